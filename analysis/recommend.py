@@ -425,6 +425,19 @@ class RecommendConfig:
             raise ConfigError(f"--fewshot-c must be > 0, got {self.fewshot_c}.")
 
 
+def _check_scores(transfer: pd.DataFrame, path: str, task: str) -> None:
+    """Raise :class:`DataError` naming ``path`` and its 'value' column when ``task`` has no finite score."""
+    rows = transfer[transfer["task"].astype(str) == str(task)]
+    if rows.empty:
+        return  # an unknown task is reported (with suggestions) by the selection
+    values = pd.to_numeric(rows["value"], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        raise DataError(
+            f"Column 'value' holds no finite score for task {task!r} ({len(rows)} row(s), all NaN, infinite, "
+            "empty or non-numeric). Rerun transfer.run for this task (see its failures.csv), or pass a table "
+            "with scores to --transfer.", path=path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m analysis.recommend``."""
     p = SuiteArgumentParser(prog="python -m analysis.recommend", description=__doc__.split("\n\n")[0])
@@ -453,6 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.pop("debug")
     cfg = load_config(RecommendConfig, args.pop("config"), args)
     transfer = read_table(cfg.transfer, ("task", "src", "tgt", "metric", "value"))
+    _check_scores(transfer, cfg.transfer, cfg.task)
     features = read_table(cfg.features, ("lang_a", "lang_b", "feature", "value"))
     select = {k: v for k, v in (("model", cfg.model), ("metric", cfg.metric), ("regime", cfg.regime),
                                 ("layer", cfg.layer)) if v}

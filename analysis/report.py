@@ -108,6 +108,17 @@ def _table_kind(columns: Sequence[str]) -> str | None:
     return None
 
 
+def _read_or_fail(p: Path, nrows: int | None = None) -> pd.DataFrame:
+    """Read a Parquet/CSV file, turning any reader failure into a DataError naming it."""
+    try:
+        return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, nrows=nrows)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a damaged table
+        first = (str(exc).splitlines() or [""])[0]
+        raise DataError(
+            f"Cannot read this table ({type(exc).__name__}: {first}); it is truncated or corrupt. Recreate it "
+            "by rerunning the command that wrote it, or move it out of the run directory.", path=p) from None
+
+
 def discover_tables(run: str | Path, *, skip: Sequence[str] = ("analysis",)) -> pd.DataFrame:
     """Find and classify the tidy tables under ``run``.
 
@@ -121,28 +132,35 @@ def discover_tables(run: str | Path, *, skip: Sequence[str] = ("analysis",)) -> 
     -------
     DataFrame
         ``path, kind, rows, sha256, models`` (one row per recognised table;
-        a CSV with a Parquet twin is skipped).
+        a CSV with a Parquet twin is skipped, and so is anything under a
+        hidden name such as a writer's ``.name.parquet.<id>.tmp``).
+
+    Raises
+    ------
+    DataError
+        If a ``.parquet`` or ``.csv`` file cannot be read (truncated or
+        corrupt): the report never leaves a damaged table out silently.
     """
     run = Path(run)
     rows = []
     for p in sorted(run.rglob("*")):
         if p.suffix not in (".parquet", ".csv") or not p.is_file():
             continue
-        if any(part in skip for part in p.relative_to(run).parts[:-1]):
+        rel = p.relative_to(run).parts
+        if any(part in skip for part in rel[:-1]):
             continue
+        if any(part.startswith(".") for part in rel):
+            continue  # hidden: temporary files of a killed writer, resume state (.work/)
         if p.suffix == ".csv" and p.with_suffix(".parquet").is_file():
             continue
-        try:
-            df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, nrows=5)
-        except (OSError, ValueError, pd.errors.ParserError):
-            continue
+        df = _read_or_fail(p, nrows=5)
         kind = _table_kind(df.columns)
         if kind is None:
             continue
         if kind == "probe" and "refit_accuracy" in set(map(str, df["metric"].unique())):
             kind = "attribution_probe"  # transfer.attribute's refitted probes, not probes.train output
         if p.suffix == ".csv":
-            df = pd.read_csv(p)
+            df = _read_or_fail(p)
         models = ",".join(sorted(map(str, df["model"].dropna().unique()))) if "model" in df.columns else ""
         rows.append({"path": str(p.relative_to(run)), "kind": kind, "rows": len(df), "sha256": sha256_file(p),
                      "models": models})
@@ -290,7 +308,6 @@ def build_report(cfg: ReportConfig) -> Path:
     out = Path(cfg.out) if cfg.out else run / "report.html"
     adir = run / "analysis"
     fdir = adir / "figures"
-    fdir.mkdir(parents=True, exist_ok=True)
     found = discover_tables(run)
     if found.empty:
         raise DataError(
@@ -298,6 +315,12 @@ def build_report(cfg: ReportConfig) -> Path:
             "run transfer.run / representations.align / probes.train / analysis.typology first.", path=run)
     transfer, alignment = _load(run, found, "transfer"), _load(run, found, "alignment")
     probes, features = _load(run, found, "probe"), _load(run, found, "features")
+    transfer_all = transfer
+    notes: list[str] = []
+    if transfer is not None:
+        transfer, notes = _selection(transfer, cfg)  # a bad --model/--metric/... fails before any output
+    # every input is read and checked: only now may outputs appear (a failed command leaves nothing behind)
+    fdir.mkdir(parents=True, exist_ok=True)
     doc = _Html(cfg.max_rows)
     t0 = time.time()
     written: list[str] = []
@@ -314,7 +337,7 @@ def build_report(cfg: ReportConfig) -> Path:
     if features is not None and "source" in features.columns:
         src = features.groupby(["source"])["feature"].agg(lambda s: ", ".join(sorted(set(s)))).reset_index()
         doc.table(src.rename(columns={"feature": "features"}), "Pair-feature sources.")
-    for name, df in (("transfer", transfer), ("probe", probes)):
+    for name, df in (("transfer", transfer_all), ("probe", probes)):
         if df is not None and {"n_train", "n_test"} <= set(df.columns):
             keys = [c for c in ("model", "task", "regime", "metric") if c in df.columns]
             sizes = df.groupby(keys)[["n_train", "n_test"]].agg(["min", "max"]).reset_index()
@@ -324,7 +347,6 @@ def build_report(cfg: ReportConfig) -> Path:
     # ---------------------------------------------------------------- transfer
     if transfer is not None:
         doc.h(2, "Transfer")
-        transfer, notes = _selection(transfer, cfg)
         for note in notes:
             doc.p("Selection: " + note + ".", "note")
         tasks = cfg.tasks or sorted(transfer["task"].astype(str).unique())

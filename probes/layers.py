@@ -32,7 +32,7 @@ from typing import Any
 
 from probes.errors import ConfigError, ModelError
 
-__all__ = ["get_blocks", "layer_names", "LayerCapture", "FINAL_NORM_CHOICES", "parse_layers"]
+__all__ = ["get_blocks", "layer_names", "LayerCapture", "FINAL_NORM_CHOICES", "parse_layers", "check_layer_spec"]
 
 FINAL_NORM_CHOICES = ("hf", "all", "none")
 
@@ -80,18 +80,19 @@ def layer_names(loaded: Any, final_norm: str = "hf") -> list[str]:
     return names
 
 
-def parse_layers(spec: Any, num_layers: int) -> list[int]:
-    """Turn ``"all"``, ``"0,6,12"``, ``[0, 6]`` or ``"-1"`` into sorted layer indices.
+def _is_all(spec: Any) -> bool:
+    return spec is None or (isinstance(spec, str) and spec.strip().lower() == "all") or (
+        isinstance(spec, (list, tuple)) and len(spec) == 1 and str(spec[0]).strip().lower() == "all")
 
-    Raises
-    ------
-    ConfigError
-        For indices outside ``0..num_layers`` (negative indices count from the end).
-    """
-    if spec is None or (isinstance(spec, str) and spec.strip().lower() == "all") or spec == ["all"]:
-        return list(range(num_layers + 1))
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    out: set[int] = set()
+
+def _spec_ranges(spec: Any) -> list[range] | None:
+    """The ranges of layer indices a spec names (``None`` for all), checking only its syntax."""
+    if _is_all(spec):
+        return None
+    if isinstance(spec, bool) or not isinstance(spec, (str, int, list, tuple)):
+        raise ConfigError(f"Bad --layer value {spec!r}; use integers like 0,6,12, a range 0-6, or 'all'.")
+    items = spec.split(",") if isinstance(spec, str) else [spec] if isinstance(spec, int) else list(spec)
+    out: list[range] = []
     for it in items:
         s = str(it).strip()
         if not s:
@@ -102,13 +103,72 @@ def parse_layers(spec: Any, num_layers: int) -> list[int]:
                 lo, hi = int(a), int(b)
             except ValueError:
                 raise ConfigError(f"Bad layer range {s!r} in --layer; use e.g. 0-6 or 0,6,12 or all.") from None
-            rng = range(lo, hi + 1)
+            if lo > hi:
+                raise ConfigError(f"Empty layer range {s!r} in --layer (start > end); write it as {hi}-{lo}.")
+            out.append(range(lo, hi + 1))
         else:
             try:
                 v = int(s)
             except ValueError:
                 raise ConfigError(f"Bad layer {s!r} in --layer; use integers like 0,6,12, a range 0-6, or 'all'.") from None
-            rng = range(v, v + 1)
+            out.append(range(v, v + 1))
+    if not out:
+        raise ConfigError("No layer selected; use --layer all or e.g. --layer 0,6,12.")
+    return out
+
+
+def check_layer_spec(spec: Any, num_layers: int | None = None) -> None:
+    """Validate a layer spec before any model is loaded.
+
+    Parameters
+    ----------
+    spec : str, int or list
+        As for :func:`parse_layers`.
+    num_layers : int, optional
+        Number of blocks when known (e.g. from the model's config file);
+        without it only the syntax is checked.
+
+    Raises
+    ------
+    ConfigError
+        For a spec that does not parse, selects nothing, or (with
+        ``num_layers``) names a layer the model does not have.
+
+    Examples
+    --------
+    >>> check_layer_spec("0,6,12")
+    >>> check_layer_spec("six")
+    Traceback (most recent call last):
+    ...
+    probes.errors.ConfigError: Bad layer 'six' in --layer; use integers like 0,6,12, a range 0-6, or 'all'.
+    """
+    if num_layers is None:
+        _spec_ranges(spec)
+    else:
+        parse_layers(spec, num_layers)
+
+
+def parse_layers(spec: Any, num_layers: int) -> list[int]:
+    """Turn ``"all"``, ``"0,6,12"``, ``"0-4"``, ``[0, 6]`` or ``"-1"`` into sorted layer indices.
+
+    Raises
+    ------
+    ConfigError
+        For a spec that does not parse, or indices outside ``0..num_layers``
+        (negative indices count from the end).
+
+    Examples
+    --------
+    >>> parse_layers("0,-1", 12)
+    [0, 12]
+    >>> parse_layers("all", 2)
+    [0, 1, 2]
+    """
+    ranges = _spec_ranges(spec)
+    if ranges is None:
+        return list(range(num_layers + 1))
+    out: set[int] = set()
+    for rng in ranges:
         for v in rng:
             vv = v + num_layers + 1 if v < 0 else v
             if not 0 <= vv <= num_layers:
@@ -117,8 +177,6 @@ def parse_layers(spec: Any, num_layers: int) -> list[int]:
                     "0 = embeddings, i = output of block i, negative counts from the end)."
                 )
             out.add(vv)
-    if not out:
-        raise ConfigError("No layer selected; use --layer all or e.g. --layer 0,6,12.")
     return sorted(out)
 
 

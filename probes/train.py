@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -31,9 +32,9 @@ import numpy as np
 import pandas as pd
 
 from probes.config import load_config, save_config
-from probes.errors import ConfigError
+from probes.errors import ConfigError, DataError, StoreError
+from probes.io import atomic_save, atomic_write_text, remove_stale_temps, sha256_file
 from probes.probing import (
-    MDL_FRACTIONS,
     Head,
     LinearHeads,
     Standardizer,
@@ -47,7 +48,13 @@ from probes.probing import (
     r2_score,
 )
 from probes.registry import Registry
-from probes.tasks import ProbeTask, control_labels, resolve_tasks, sentences_from_index, task_labels
+from probes.tasks import (
+    ProbeTask,
+    control_labels,
+    resolve_tasks,
+    sentences_from_index,
+    task_labels,
+)
 from probes.types import Sentence
 
 __all__ = [
@@ -140,7 +147,7 @@ class TrainConfig:
     min_examples: int = 100
     morph_missing: str = "exclude"
     max_iter: int = 100
-    tol: float = 1e-4
+    tol: float = 1e-3
     mlp_hidden: int = 128
     mlp_epochs: int = 10
     arc_rank: int = 64
@@ -402,141 +409,279 @@ def _spearman(y: np.ndarray, p: np.ndarray) -> float:
     return float(spearmanr(y, p).statistic)
 
 
-def _run_store(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str], progress: bool) -> tuple[
-        list[tuple[Any, ...]], list[dict[str, Any]]]:
+class _Cells:
+    """Finished cells of a grid on disk, so that a killed run resumes where it stopped.
+
+    One JSON file per (layer, language) cell - its result rows and a SHA-256
+    of them - under ``<out>/cells/<plan>/<store>/``, where ``<plan>`` hashes
+    every setting that changes results and ``<store>`` the store's
+    fingerprint (model, corpus hash, extraction plan, creation time): a rerun
+    with other settings or another store never reuses a cell. The linear
+    probe of a cell (standardiser and weights, for cross-lingual transfer
+    and later use) goes beside it as ``.npz``, its SHA-256 recorded in the
+    JSON. Files are written atomically (temp file + rename); a file whose
+    checksum does not match is reported by name, never read as data.
+    """
+
+    def __init__(self, out: Path, plan: str, store: Any):
+        fp = {"model": store.model, "corpus": store.manifest.get("corpus", {}).get("hash"),
+              "plan": store.manifest.get("plan"), "created": store.manifest.get("created"),
+              "prefix": store.manifest.get("prefix")}
+        tag = hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()[:12]
+        self.dir = out / "cells" / plan / tag
+
+    def _json(self, layer: int, lang: str) -> Path:
+        return self.dir / f"L{layer:03d}.{lang}.json"
+
+    def _npz(self, layer: int, lang: str) -> Path:
+        return self.dir / f"L{layer:03d}.{lang}.npz"
+
+    @staticmethod
+    def _digest(rows: list[list[Any]]) -> str:
+        return hashlib.sha256(json.dumps(rows, allow_nan=True).encode()).hexdigest()
+
+    def rows(self, layer: int, lang: str) -> list[tuple[Any, ...]] | None:
+        """The rows of a finished cell, or None if it is not on disk."""
+        p = self._json(layer, lang)
+        if not p.is_file():
+            return None
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+            rows, digest = doc["rows"], doc["sha256"]
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise StoreError(f"Probe cell file {str(p)!r} is unreadable ({type(exc).__name__}: {exc}); delete it "
+                             "and rerun to recompute that cell.") from None
+        if self._digest(rows) != digest:
+            raise StoreError(f"Probe cell file {str(p)!r} fails its SHA-256 check (the file was changed or "
+                             "damaged); delete it and rerun to recompute that cell.")
+        return [tuple(r) for r in rows]
+
+    def probe(self, layer: int, lang: str) -> dict[str, np.ndarray] | None:
+        """The saved linear probe of a cell (verified against the cell's checksum), or None."""
+        p, q = self._json(layer, lang), self._npz(layer, lang)
+        if not p.is_file():
+            return None
+        want = json.loads(p.read_text(encoding="utf-8")).get("probe_sha256")
+        if not want:
+            return None
+        if not q.is_file() or sha256_file(q) != want:
+            raise StoreError(f"Probe weights {str(q)!r} are missing or fail their SHA-256 check; delete "
+                             f"{str(p)!r} and rerun to recompute that cell.")
+        with np.load(q, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+    def save(self, layer: int, lang: str, rows: list[tuple[Any, ...]], probe: dict[str, np.ndarray] | None) -> None:
+        doc: dict[str, Any] = {"layer": layer, "lang": lang}
+        if probe is not None:
+            q = self._npz(layer, lang)
+            def write(tmp: str) -> None:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **probe)
+
+            atomic_save(q, write)
+            doc["probe_sha256"] = sha256_file(q)
+        doc["rows"] = [list(r) for r in rows]
+        doc["sha256"] = self._digest(doc["rows"])
+        atomic_write_text(self._json(layer, lang), json.dumps(doc, allow_nan=True) + "\n")
+
+
+#: Settings that change a cell's results (the plan key of :class:`_Cells`).
+_PLAN_FIELDS = ("tasks", "probe", "control", "mdl", "cross_lingual", "C", "alphas", "split", "seed", "min_examples",
+                "morph_missing", "max_iter", "tol", "mlp_hidden", "mlp_epochs", "arc_rank", "arc_steps")
+
+
+def _plan_key(cfg: TrainConfig, langs: list[str]) -> str:
+    doc = {k: getattr(cfg, k) for k in _PLAN_FIELDS}
+    doc["langs"] = list(langs)
+    doc["version"] = _CELL_FORMAT
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+#: Bumped whenever the solver or the cell layout changes what a cell contains.
+_CELL_FORMAT = 2
+
+
+def _load_words(store: Any, lang: str, layer: int, n_words: int) -> np.ndarray:
+    X = np.asarray(store.words(lang, layer), dtype=np.float32)
+    if X.shape[0] != n_words:
+        raise ConfigError(f"Store {store.path}: {lang} layer {layer} has {X.shape[0]} word vectors but its "
+                          f"index has {n_words} words; the store is inconsistent (re-extract).")
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        raise DataError(f"Store {str(store.path)!r}: {int(bad.sum())} word vector(s) of language {lang!r} at layer "
+                        f"{layer} contain NaN or Inf (first at word {int(np.flatnonzero(bad)[0])}); re-extract the "
+                        "store (python -m probes.extract) or drop that language with --langs.")
+    return X
+
+
+def _lang_cell(store: Any, cfg: TrainConfig, ld: _LangData, layer: int, clf: list[str], reg: list[str],
+               arc: list[str]) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray] | None]:
+    """All probes of one (language, layer): result rows and the linear probe (for cross-lingual use)."""
+    rows = _Rows(store.model)
+    lang = ld.lang
+    X = _load_words(store, lang, layer, len(ld.split))
+    tr, dv, te = ld.rows(0), ld.rows(1), ld.rows(2)
+    std = Standardizer(X[tr])
+    Xtr, Xdv, Xte = std.transform(X[tr]), std.transform(X[dv]), std.transform(X[te])
+    saved: dict[str, np.ndarray] | None = None
+    # ---- classification: every task (and its control) as one head on the same features
+    names = [n for n in clf if ld.tasks[n].eligible]
+    if names:
+        heads, dev_y, test_y = [], [], []
+        for n in names:
+            td = ld.tasks[n]
+            heads.append(Head(n, np.maximum(_local_y(td, td.y[tr]), -1), td.n_local, cfg.C[0]))
+            dev_y.append(_local_y(td, td.y[dv]))
+            test_y.append(_local_y(td, td.y[te]))
+        if cfg.control:
+            for n in names:
+                td = ld.tasks[n]
+                if td.control is None:
+                    raise ConfigError(f"Task {n!r} in {lang!r} has no control labels.")
+                heads.append(Head(n + "/control", np.maximum(_local_y(td, td.control[tr]), -1), td.n_local, cfg.C[0]))
+                dev_y.append(_local_y(td, td.control[dv]))
+                test_y.append(_local_y(td, td.control[te]))
+        for probe in cfg.probe:
+            fit = PROBES.get(probe)(Xtr, heads, cfg, None, Xdv, dev_y)
+            if probe == "linear":
+                k = int(fit.offsets[len(names)])  # the task heads' columns (controls follow)
+                saved = {"mean": std.mean_, "scale": std.scale_, "W": fit.W[:, :k], "b": fit.b[:k],
+                         "offsets": np.asarray(fit.offsets[: len(names) + 1]), "names": np.array(names)}
+            preds = fit.predict(Xte)
+            for i, n in enumerate(names):
+                n_tr = int((heads[i].y >= 0).sum())
+                acc = _score(rows, layer, lang, n, probe, test_y[i], preds[i], n_tr)
+                if probe == "linear":
+                    chosen = getattr(fit, "chosen_C", None)
+                    if chosen is not None:
+                        rows.add(layer, lang, n, probe, "C", chosen[i], n_tr, 0)
+                    counts = np.bincount(heads[i].y[heads[i].y >= 0], minlength=heads[i].n_classes)
+                    yt = test_y[i][test_y[i] != -1]
+                    rows.add(layer, lang, n, "majority", "accuracy", accuracy(yt, np.full(len(yt), counts.argmax())),
+                             n_tr, len(yt))
+                if cfg.control:
+                    j = i + len(names)
+                    cacc = _score(rows, layer, lang, n, probe, test_y[j], preds[j], n_tr, prefix="control_")
+                    rows.add(layer, lang, n, probe, "selectivity", acc - cacc, n_tr, int((test_y[i] != -1).sum()))
+        if cfg.mdl:
+            res = online_codelength(Xtr, heads, seed=cfg.seed, max_iter=cfg.max_iter, tol=cfg.tol)
+            for i, r in enumerate(res):
+                n = names[i % len(names)]
+                pre = "control_" if i >= len(names) else ""
+                for metric, v in (("mdl_codelength", r.codelength), ("uniform_codelength", r.uniform_codelength),
+                                  ("compression", r.compression)):
+                    rows.add(layer, lang, n, "linear", pre + metric, v, r.n, 0)
+    # ---- regression: ridge, one decomposition per missing pattern
+    rnames = [n for n in reg if ld.tasks[n].eligible]
+    if rnames:
+        cols = [ld.tasks[n].y for n in rnames]
+        if cfg.control:
+            cols += [ld.tasks[n].control for n in rnames]  # type: ignore[misc]
+        Y = np.stack(cols, axis=1)
+        rf = fit_ridge(Xtr, Y[tr], alphas=cfg.alphas, X_dev=Xdv, Y_dev=Y[dv])
+        P = rf.predict(Xte)
+        for i, n in enumerate(rnames):
+            yt = Y[te, i]
+            m = np.isfinite(yt)
+            n_tr = int(np.isfinite(Y[tr, i]).sum())
+            r2 = r2_score(yt[m], P[m, i])
+            rows.add(layer, lang, n, "ridge", "r2", r2, n_tr, int(m.sum()))
+            rows.add(layer, lang, n, "ridge", "spearman", _spearman(yt[m], P[m, i]), n_tr, int(m.sum()))
+            rows.add(layer, lang, n, "ridge", "alpha", rf.alpha[i], n_tr, 0)
+            if cfg.control:
+                j = i + len(rnames)
+                mc = np.isfinite(Y[te, j])
+                cr2 = r2_score(Y[te, j][mc], P[mc, j])
+                rows.add(layer, lang, n, "ridge", "control_r2", cr2, n_tr, int(mc.sum()))
+                rows.add(layer, lang, n, "ridge", "selectivity", r2 - cr2, n_tr, int(m.sum()))
+    # ---- arc: bilinear head selection within each sentence
+    for n in arc:
+        td = ld.tasks[n]
+        if not td.eligible:
+            continue
+        Xall = np.zeros((len(ld.split), X.shape[1]), dtype=np.float32)
+        ok = ld.split >= 0
+        Xall[ok] = std.transform(X[ok])
+        train_w = ld.split == 0
+        fitp = fit_arc_probe(Xall, td.y, ld.sent_of_word, train_w, rank=cfg.arc_rank, steps=cfg.arc_steps,
+                             seed=cfg.seed)
+        test_w = (ld.split == 2) & (td.y >= 0)
+        pred = fitp.predict(Xall, ld.sent_of_word)
+        rows.add(layer, lang, n, "bilinear", "uas", accuracy(td.y[test_w], pred[test_w]),
+                 int((train_w & (td.y >= 0)).sum()), int(test_w.sum()))
+    return rows.rows, saved
+
+
+def _layer_cell(store: Any, cfg: TrainConfig, lds: dict[str, _LangData], langs: list[str], layer: int,
+                probes: dict[str, dict[str, np.ndarray]], pooled: list[ProbeTask]) -> list[tuple[Any, ...]]:
+    """Cross-lingual transfer of the linear probes and the sentence-level tasks of one layer."""
+    rows = _Rows(store.model)
+    if cfg.cross_lingual and probes:
+        test_X = {b: _load_words(store, b, layer, len(lds[b].split))[lds[b].rows(2)] for b in langs}
+        for a in langs:
+            pa = probes.get(a)
+            if pa is None:
+                continue
+            names = [str(x) for x in pa["names"]]
+            lin = LinearHeads(W=pa["W"], b=pa["b"], heads=names, offsets=pa["offsets"])
+            for b in langs:
+                if b == a:
+                    continue
+                Xb = ((test_X[b] - pa["mean"]) / pa["scale"]).astype(np.float32)
+                preds = lin.predict(Xb)
+                ldb = lds[b]
+                te = ldb.rows(2)
+                for i, n in enumerate(names):
+                    tdb = ldb.tasks[n]
+                    if not tdb.eligible:
+                        continue
+                    y = _local_y(lds[a].tasks[n], tdb.y[te])
+                    _score(rows, layer, b, n, "linear", y, preds[i], int((_train_y(lds[a], n) >= 0).sum()),
+                           train_lang=a)
+    for task in pooled:
+        _pooled_task(store, rows, task, lds, langs, layer, cfg)
+    return rows.rows
+
+
+def _run_store(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str], progress: bool,
+               out: Path | None = None) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], int]:
+    """The grid of one store; returns (rows, skipped cells, cells reused from an earlier run)."""
     from tqdm import tqdm
 
-    rows = _Rows(store.model)
     lds, tasks, vocab, skipped = _prepare(store, langs, cfg)
     word_tasks = [t for t in tasks if t.level == "word"]
     clf = [t.task_name for t in word_tasks if t.kind == "classification"]
     reg = [t.task_name for t in word_tasks if t.kind == "regression"]
     arc = [t.task_name for t in word_tasks if t.kind == "arc"]
     pooled = [t for t in tasks if t.level == "sentence"]
-    warm: dict[tuple[str, str], Any] = {}
+    cells = _Cells(out, _plan_key(cfg, langs), store) if out is not None else None
+    all_rows: list[tuple[Any, ...]] = []
+    reused = 0
     bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell", disable=not progress)
     for layer in layers:
-        cross: dict[str, tuple[Standardizer, Any, list[str]]] = {}
-        test_X: dict[str, np.ndarray] = {}
+        probes: dict[str, dict[str, np.ndarray]] = {}
         for lang in langs:
-            ld = lds[lang]
-            X = np.asarray(store.words(lang, layer), dtype=np.float32)
-            if X.shape[0] != len(ld.split):
-                raise ConfigError(f"Store {store.path}: {lang} layer {layer} has {X.shape[0]} word vectors but its "
-                                  f"index has {len(ld.split)} words; the store is inconsistent (re-extract).")
-            tr, dv, te = ld.rows(0), ld.rows(1), ld.rows(2)
-            std = Standardizer(X[tr])
-            Xtr, Xdv, Xte = std.transform(X[tr]), std.transform(X[dv]), std.transform(X[te])
-            if cfg.cross_lingual:
-                test_X[lang] = X[te]
-            # ---- classification: every task (and its control) as one head
-            names = [n for n in clf if ld.tasks[n].eligible]
-            if names:
-                heads, dev_y, test_y = [], [], []
-                for n in names:
-                    td = ld.tasks[n]
-                    heads.append(Head(n, np.maximum(_local_y(td, td.y[tr]), -1), td.n_local, cfg.C[0]))
-                    dev_y.append(_local_y(td, td.y[dv]))
-                    test_y.append(_local_y(td, td.y[te]))
-                if cfg.control:
-                    for n in names:
-                        td = ld.tasks[n]
-                        if td.control is None:
-                            raise ConfigError(f"Task {n!r} in {lang!r} has no control labels.")
-                        heads.append(Head(n + "/control", np.maximum(_local_y(td, td.control[tr]), -1), td.n_local,
-                                          cfg.C[0]))
-                        dev_y.append(_local_y(td, td.control[dv]))
-                        test_y.append(_local_y(td, td.control[te]))
-                for probe in cfg.probe:
-                    fit = PROBES.get(probe)(Xtr, heads, cfg, warm.get((lang, probe)), Xdv, dev_y)
-                    if probe == "linear":
-                        warm[(lang, probe)] = fit
-                        if cfg.cross_lingual:
-                            cross[lang] = (std, fit, names)
-                    preds = fit.predict(Xte)
-                    for i, n in enumerate(names):
-                        n_tr = int((heads[i].y >= 0).sum())
-                        acc = _score(rows, layer, lang, n, probe, test_y[i], preds[i], n_tr)
-                        if probe == "linear":
-                            chosen = getattr(fit, "chosen_C", None)
-                            if chosen is not None:
-                                rows.add(layer, lang, n, probe, "C", chosen[i], n_tr, 0)
-                            counts = np.bincount(heads[i].y[heads[i].y >= 0], minlength=heads[i].n_classes)
-                            yt = test_y[i][test_y[i] != -1]
-                            rows.add(layer, lang, n, "majority", "accuracy", accuracy(yt, np.full(len(yt),
-                                     counts.argmax())), n_tr, len(yt))
-                        if cfg.control:
-                            j = i + len(names)
-                            cacc = _score(rows, layer, lang, n, probe, test_y[j], preds[j], n_tr, prefix="control_")
-                            rows.add(layer, lang, n, probe, "selectivity", acc - cacc, n_tr, int((test_y[i] != -1).sum()))
-                if cfg.mdl:
-                    res = online_codelength(Xtr, heads, seed=cfg.seed, max_iter=cfg.max_iter, tol=cfg.tol)
-                    for i, r in enumerate(res):
-                        n = names[i % len(names)]
-                        pre = "control_" if i >= len(names) else ""
-                        for metric, v in (("mdl_codelength", r.codelength), ("uniform_codelength", r.uniform_codelength),
-                                          ("compression", r.compression)):
-                            rows.add(layer, lang, n, "linear", pre + metric, v, r.n, 0)
-            # ---- regression: ridge, one decomposition per missing pattern
-            rnames = [n for n in reg if ld.tasks[n].eligible]
-            if rnames:
-                cols = [ld.tasks[n].y for n in rnames]
-                if cfg.control:
-                    cols += [ld.tasks[n].control for n in rnames]  # type: ignore[misc]
-                Y = np.stack(cols, axis=1)
-                rf = fit_ridge(Xtr, Y[tr], alphas=cfg.alphas, X_dev=Xdv, Y_dev=Y[dv])
-                P = rf.predict(Xte)
-                for i, n in enumerate(rnames):
-                    yt = Y[te, i]
-                    m = np.isfinite(yt)
-                    n_tr = int(np.isfinite(Y[tr, i]).sum())
-                    r2 = r2_score(yt[m], P[m, i])
-                    rows.add(layer, lang, n, "ridge", "r2", r2, n_tr, int(m.sum()))
-                    rows.add(layer, lang, n, "ridge", "spearman", _spearman(yt[m], P[m, i]), n_tr, int(m.sum()))
-                    rows.add(layer, lang, n, "ridge", "alpha", rf.alpha[i], n_tr, 0)
-                    if cfg.control:
-                        j = i + len(rnames)
-                        mc = np.isfinite(Y[te, j])
-                        cr2 = r2_score(Y[te, j][mc], P[mc, j])
-                        rows.add(layer, lang, n, "ridge", "control_r2", cr2, n_tr, int(mc.sum()))
-                        rows.add(layer, lang, n, "ridge", "selectivity", r2 - cr2, n_tr, int(m.sum()))
-            # ---- arc: bilinear head selection within each sentence
-            for n in arc:
-                td = ld.tasks[n]
-                if not td.eligible:
-                    continue
-                Xall = np.zeros((len(ld.split), X.shape[1]), dtype=np.float32)
-                ok = ld.split >= 0
-                Xall[ok] = std.transform(X[ok])
-                train_w = ld.split == 0
-                fitp = fit_arc_probe(Xall, td.y, ld.sent_of_word, train_w, rank=cfg.arc_rank, steps=cfg.arc_steps,
-                                     seed=cfg.seed)
-                test_w = (ld.split == 2) & (td.y >= 0)
-                pred = fitp.predict(Xall, ld.sent_of_word)
-                rows.add(layer, lang, n, "bilinear", "uas", accuracy(td.y[test_w], pred[test_w]),
-                         int((train_w & (td.y >= 0)).sum()), int(test_w.sum()))
+            got = cells.rows(layer, lang) if cells is not None else None
+            if got is None:
+                got, saved = _lang_cell(store, cfg, lds[lang], layer, clf, reg, arc)
+                if cells is not None:
+                    cells.save(layer, lang, got, saved)
+            else:
+                reused += 1
+                saved = cells.probe(layer, lang) if cfg.cross_lingual and cells is not None else None
+            if saved is not None:
+                probes[lang] = saved
+            all_rows.extend(got)
             bar.update(1)
-        # ---- cross-lingual transfer of the linear probes
-        if cfg.cross_lingual:
-            for a, (std, fit, names) in cross.items():
-                for b in langs:
-                    if b == a or b not in test_X:
-                        continue
-                    preds = fit.predict(std.transform(test_X[b]))
-                    ldb = lds[b]
-                    te = ldb.rows(2)
-                    for i, n in enumerate(names):
-                        tdb = ldb.tasks[n]
-                        if not tdb.eligible:
-                            continue
-                        y = _local_y(lds[a].tasks[n], tdb.y[te])
-                        _score(rows, layer, b, n, "linear", y, preds[i], int((_train_y(lds[a], n) >= 0).sum()),
-                               train_lang=a)
-        # ---- sentence-level tasks pooled over languages
-        for task in pooled:
-            _pooled_task(store, rows, task, lds, langs, layer, cfg, warm)
+        if (cfg.cross_lingual and probes) or pooled:
+            got = cells.rows(layer, "_all") if cells is not None else None
+            if got is None:
+                got = _layer_cell(store, cfg, lds, langs, layer, probes, pooled)
+                if cells is not None:
+                    cells.save(layer, "_all", got, None)
+            all_rows.extend(got)
     bar.close()
-    return rows.rows, skipped
+    return all_rows, skipped, reused
 
 
 def _train_y(ld: _LangData, name: str) -> np.ndarray:
@@ -545,7 +690,7 @@ def _train_y(ld: _LangData, name: str) -> np.ndarray:
 
 
 def _pooled_task(store: Any, rows: _Rows, task: ProbeTask, lds: dict[str, _LangData], langs: list[str], layer: int,
-                 cfg: TrainConfig, warm: dict[tuple[str, str], Any]) -> None:
+                 cfg: TrainConfig) -> None:
     Xs, labs, parts = [], [], []
     for lang in langs:
         ld = lds[lang]
@@ -553,6 +698,9 @@ def _pooled_task(store: Any, rows: _Rows, task: ProbeTask, lds: dict[str, _LangD
         if S.shape[0] != len(ld.sentences):
             raise ConfigError(f"Store {store.path}: {lang} layer {layer} has {S.shape[0]} sentence vectors but "
                               f"{len(ld.sentences)} sentences in its word index; re-extract.")
+        if not np.isfinite(S).all():
+            raise DataError(f"Store {str(store.path)!r}: sentence vectors of language {lang!r} at layer {layer} "
+                            "contain NaN or Inf; re-extract the store or drop that language with --langs.")
         Xs.append(S)
         labs.extend(task_labels(task, ld.sentences))
         parts.append(ld.sent_split)
@@ -567,8 +715,7 @@ def _pooled_task(store: Any, rows: _Rows, task: ProbeTask, lds: dict[str, _LangD
     std = Standardizer(X[tr])
     Xtr = std.transform(X[tr])
     heads = [Head(task.task_name, y[tr], len(vocab), cfg.C[0])]
-    fit = PROBES.get("linear")(Xtr, heads, cfg, warm.get(("*", task.task_name)), std.transform(X[dv]), [y[dv]])
-    warm[("*", task.task_name)] = fit
+    fit = PROBES.get("linear")(Xtr, heads, cfg, None, std.transform(X[dv]), [y[dv]])
     pred = fit.predict(std.transform(X[te]))[0]
     yt = y[te]
     m = yt >= 0
@@ -580,8 +727,44 @@ def _pooled_task(store: Any, rows: _Rows, task: ProbeTask, lds: dict[str, _LangD
              int(m.sum()))
 
 
-def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+def _check_control_store(main: Any, ctrl: Any) -> None:
+    """The random-init control store must hold the same inputs as the main store."""
+    problems = []
+    mc, cc = main.manifest.get("corpus", {}), ctrl.manifest.get("corpus", {})
+    if mc.get("hash") != cc.get("hash"):
+        problems.append(f"corpus {cc.get('name')!r} (fingerprint {str(cc.get('hash'))[:12]}) vs "
+                        f"{mc.get('name')!r} ({str(mc.get('hash'))[:12]})")
+    if main.manifest.get("prefix", "") != ctrl.manifest.get("prefix", ""):
+        problems.append(f"input prefix {ctrl.manifest.get('prefix')!r} vs {main.manifest.get('prefix')!r}")
+    if main.manifest.get("pooling") != ctrl.manifest.get("pooling"):
+        problems.append(f"word pooling {ctrl.manifest.get('pooling')!r} vs {main.manifest.get('pooling')!r}")
+    if problems:
+        raise StoreError(f"--random-activations {str(ctrl.path)!r} was not extracted from the same inputs as "
+                         f"--activations {str(main.path)!r}: " + "; ".join(problems) + ". Extract the control with "
+                         "the same --corpus, --langs, --limit and --prefix as the main store "
+                         "(python -m probes.extract --model random:<shape> ...).")
+
+
+def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[str, Any]] | None = None,
+               out: str | Path | None = None, stats: dict[str, int] | None = None) -> pd.DataFrame:
     """Run the whole grid of ``cfg`` and return the tidy result table.
+
+    Every (language, layer) cell is computed independently of the others (no
+    state is carried between cells), so a grid resumed from saved cells gives
+    the same table as an uninterrupted run.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    progress : bool, default=True
+        Show a progress bar.
+    skipped : list, optional
+        Receives one dict (model, lang, task, reason) per cell without enough data.
+    out : path, optional
+        Output directory: finished cells are saved under ``<out>/cells`` and
+        reused when the same grid is run again (resume after an interruption).
+    stats : dict, optional
+        Receives ``cells`` (language/layer cells in the grid) and ``reused``.
 
     Returns
     -------
@@ -589,8 +772,13 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
         Columns :data:`COLUMNS`; one row per (model, layer, lang, task, probe,
         metric, train_lang, test_lang). Cross-lingual rows have ``lang ==
         test_lang != train_lang``; pooled sentence-level tasks have ``lang == "all"``.
-    skipped : list, optional
-        Receives one dict (model, lang, task, reason) per cell without enough data.
+
+    Raises
+    ------
+    DataError
+        When no (language, task) cell has ``min_examples`` labelled training words.
+    StoreError
+        When ``random_activations`` holds other inputs than ``activations``.
     """
     from probes.layers import parse_layers
     from probes.store import ActivationStore
@@ -602,7 +790,9 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
     stores = [ActivationStore(cfg.activations)]
     if cfg.random_activations:
         stores.append(ActivationStore(cfg.random_activations))
+        _check_control_store(stores[0], stores[1])
     all_rows: list[tuple[Any, ...]] = []
+    n_cells = n_reused = 0
     for store in stores:
         langs = list(cfg.langs) or store.languages
         for lang in langs:
@@ -610,11 +800,29 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
         layers = parse_layers(cfg.layers, max(store.layers)) if cfg.layers != "all" else store.layers
         for layer in layers:
             store.check(layer=layer)
-        rows, skipped_here = _run_store(store, cfg, layers, langs, progress)
+        rows, skipped_here, reused = _run_store(store, cfg, layers, langs, progress,
+                                                Path(out) if out is not None else None)
+        if not rows and skipped_here:
+            raise DataError(_all_skipped_message(store, cfg, skipped_here))
         all_rows.extend(rows)
+        n_cells += len(layers) * len(langs)
+        n_reused += reused
         if skipped is not None:
             skipped.extend({"model": store.model, **s} for s in skipped_here)
+    if stats is not None:
+        stats.update(cells=n_cells, reused=n_reused)
     return pd.DataFrame(all_rows, columns=list(COLUMNS))
+
+
+def _all_skipped_message(store: Any, cfg: TrainConfig, skipped: list[dict[str, Any]]) -> str:
+    import re
+
+    sizes = [int(m.group(1)) for s in skipped if (m := re.match(r"(\d+) labelled training words", s["reason"]))]
+    biggest = f"; the largest has {max(sizes)} labelled training words" if sizes else ""
+    return (f"No probe can be trained on store {str(store.path)!r}: all {len(skipped)} (language, task) cells have "
+            f"too little data (fewer than --min-examples={cfg.min_examples} labelled training words, or a single "
+            f"class){biggest}. Lower --min-examples, add sentences (re-extract without --limit) or choose other "
+            "--tasks.")
 
 
 # --------------------------------------------------------------------------- CLI
@@ -666,8 +874,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     with DirLock(out):
+        remove_stale_temps(out, ["cells", "figures"])
         skipped: list[dict[str, Any]] = []
-        df = train_grid(cfg, progress=not args.quiet, skipped=skipped)
+        stats: dict[str, int] = {}
+        df = train_grid(cfg, progress=not args.quiet, skipped=skipped, out=out, stats=stats)
         write_table(df, out / "probes")
         write_table(pd.DataFrame(skipped, columns=["model", "lang", "task", "reason"]), out / "skipped")
         save_config(cfg, out / "config.yaml")
@@ -678,7 +888,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             figs = draw_all(df, out / "figures")
     n_cells = df.groupby(["model", "layer", "lang"]).ngroups if len(df) else 0
     print(f"wrote {out / 'probes.parquet'} ({len(df)} rows, {n_cells} model/layer/language cells, "
-          f"{time.time() - t0:.1f}s); {len(skipped)} cells skipped (see skipped.csv); "
+          f"{stats.get('reused', 0)} of them reused from an earlier run, {time.time() - t0:.1f}s); "
+          f"{len(skipped)} (language, task) cells skipped (see skipped.csv); "
           f"{len(figs)} figures in {out / 'figures'}")
     return 0
 

@@ -248,17 +248,45 @@ def test_train_sigkill_rerun_equals_uninterrupted(probe_store, tmp_path, record_
     record_property("count", len(delays))
 
 
-@pytest.mark.xfail(strict=True, reason="probes.train: no resumable state; a killed run keeps nothing of its "
-                                       "finished (language, layer, task) cells and redoes the whole grid")
 def test_train_keeps_finished_cells_after_sigkill(probe_store, tmp_path, record_property):
+    """Cells finished before a SIGKILL are kept, reused by the rerun, and the result equals a clean run."""
     record_property("category", "kill point")
-    record_property("item", "probes.train: finished cells survive a SIGKILL (resumable)")
+    record_property("item", "probes.train: finished cells survive a SIGKILL and are reused (resumable)")
+    ref = tmp_path / "ref"
+    r = run_python_m("probes.train", train_args(probe_store, ref))
+    assert r.returncode == 0, r.describe()
     out = tmp_path / "killed"
-    p = popen("probes.train", [*train_args(probe_store, out)[:-3], "--min-examples", "20"])
-    start = time.monotonic()
-    kill_when(p, lambda: time.monotonic() - start >= 25)
-    kept = [q for q in out.rglob("*") if q.is_file() and q.name not in (".lock",)] if out.exists() else []
-    assert kept, "nothing of the killed run was kept"
+    p = popen("probes.train", train_args(probe_store, out))
+    killed = kill_when(p, lambda: len(list((out / "cells").rglob("L*.json"))) >= 2 if (out / "cells").is_dir()
+                       else False)
+    assert killed, "the run finished before two cells were on disk; nothing to test"
+    kept = sorted(q.name for q in (out / "cells").rglob("L*.json"))
+    assert len(kept) >= 2
+    assert not no_partial_files(out, allow_tmp=True)
+    r = run_python_m("probes.train", train_args(probe_store, out))
+    assert r.returncode == 0, r.describe()
+    assert f"{len(kept)} of them reused" in r.stdout or f"{len(kept) + 1} of them reused" in r.stdout, r.stdout
+    assert not temp_files(out), "the rerun left temporary files of the killed run"
+    pd.testing.assert_frame_equal(pd.read_parquet(ref / "probes.parquet"), pd.read_parquet(out / "probes.parquet"))
+    record_property("detail", f"killed with {len(kept)} cells on disk; rerun reused them, table identical")
+
+
+def test_train_bit_flipped_cell_file_is_reported(probe_store, tmp_path, record_property):
+    """A changed digit in a saved probe cell is caught by its checksum and reported by file name."""
+    record_property("category", "corruption")
+    record_property("item", "probes.train: bit-flipped digit in a saved cell file")
+    out = tmp_path / "run"
+    r = run_python_m("probes.train", train_args(probe_store, out))
+    assert r.returncode == 0, r.describe()
+    cell = sorted((out / "cells").rglob("L*.en.json"))[0]
+    text = cell.read_text()
+    i = text.index('"accuracy", ') + len('"accuracy", ')
+    digit = next(k for k in range(i, len(text)) if text[k].isdigit() and text[k] != "0")
+    cell.write_text(text[:digit] + str((int(text[digit]) + 1) % 10) + text[digit + 1:])
+    r = run_python_m("probes.train", train_args(probe_store, out))
+    assert r.returncode == 5, r.describe()
+    assert cell.name in r.stderr and "SHA-256" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    record_property("detail", "exit 5, StoreError names the cell file")
 
 
 # --------------------------------------------------------------------------- concurrent writers
@@ -391,8 +419,6 @@ def test_transfer_truncated_cell_file(tmp_path, record_property):
     record_property("detail", "exit 5, StoreError naming the cell file")
 
 
-@pytest.mark.xfail(strict=True, reason="transfer.jobs.CellStore: cell files carry no checksum, so a bit flip "
-                                       "that keeps the JSON valid (a changed digit in 'value') is read as data")
 def test_transfer_bit_flipped_cell_file(tmp_path, record_property):
     record_property("category", "corruption")
     record_property("item", "transfer.run: bit-flipped digit in a result cell file")
@@ -443,8 +469,6 @@ def test_full_disk_extraction(limit_kb, tiny_bert_dir, extract_ref, tmp_path, re
     record_property("detail", "exit 7 (ResourceError), no partial or temp file, rerun completes identically")
 
 
-@pytest.mark.xfail(strict=True, reason="transfer.run: temporary cell files of a SIGKILLed run "
-                                       "(cells/*/.<hash>.json.*.tmp) are never removed by the rerun")
 def test_transfer_rerun_removes_stale_temp_files(tmp_path, record_property):
     record_property("category", "kill point")
     record_property("item", "transfer.run: a rerun removes temp files left by a SIGKILL")

@@ -251,7 +251,7 @@ CASES: list[Case] = [
     Case("extract-layer-out-of-range", X, lambda c: ["--model", c.bert, "--layer", "0,99", "--out", c.tmp / "o",
                                                      "--quiet"], 2, ("99",), "layer the model does not have"),
     Case("extract-layer-syntax", X, lambda c: ["--model", c.bert, "--layer", "six", "--out", c.tmp / "o", "--quiet"],
-         2, ("six", "--layer"), "unparsable layer list", slow=True),
+         2, ("six", "--layer"), "unparsable layer list"),
     Case("extract-unknown-pool", X, lambda c: ["--pool", "maxx", "--out", c.tmp / "o"], 2, ("pool", "maxx"),
          "unknown pooling"),
     Case("extract-negative-shard-size", X, lambda c: ["--shard-size", "0", "--out", c.tmp / "o"], 2,
@@ -357,22 +357,14 @@ CASES: list[Case] = [
     Case("train-nan-features", T, lambda c: ["--activations", corrupt("store", "arrays/de/words.L1.npy", "nan")(c),
                                             "--tasks", "upos", "--langs", "de", "--layers", "1",
                                             "--out", c.tmp / "o", "--quiet", "--no-figures"], 3,
-         ("de", "1"), "NaN in the feature array (checksum valid)",
-         xfail="probes.train: a NaN in the word vectors is not detected: the probe is trained on it and a result "
-               "written (exit 0); it should raise DataError (exit 3) naming the store, language and layer, as "
-               "representations.align does"),
+         ("de", "1"), "NaN in the feature array (checksum valid)"),
     Case("train-too-few-examples", T, lambda c: ["--activations", c.store_small, "--tasks", "upos",
                                                 "--out", c.tmp / "o", "--quiet", "--no-figures"], 3,
-         ("min", "example"), "too few labelled words for any probe cell",
-         xfail="probes.train: when no cell has --min-examples labelled words the run exits 0 with an empty "
-               "probes table ('0 rows ... N cells skipped'); it should raise DataError (exit 3) naming "
-               "--min-examples and the largest cell size"),
+         ("min", "example"), "too few labelled words for any probe cell"),
     Case("train-random-store-other-corpus", T, lambda c: [
         "--activations", c.store, "--random-activations", c.store_small, "--tasks", "upos", "--layers", "1",
         "--out", c.tmp / "o", "--quiet", "--no-figures"], 5, ("corpus",),
-         "--random-activations store extracted from a different corpus/config than --activations",
-         xfail="probes.train: the --random-activations store is not checked against --activations (corpus "
-               "fingerprint, languages, prefix); the control is silently computed on different inputs"),
+         "--random-activations store extracted from a different corpus/config than --activations"),
     # ---- representations.align
     Case("align-unknown-metric", A, lambda c: ["--activations", c.store, "--metric", "ckaa", "--out", c.tmp / "o"],
          2, ("ckaa", "'cka'"), "unknown similarity metric (closest suggested)"),
@@ -475,21 +467,15 @@ CASES: list[Case] = [
     Case("recommend-nan-values", REC, lambda c: [
         "--transfer", write(c.tmp / "t.csv", pd.read_csv(c.transfer_table).assign(value=np.nan).to_csv(index=False)),
         "--features", c.features_table, "--task", "xnli", "--target", "de"], 3, ("t.csv", "value"),
-         "transfer table whose scores are all NaN",
-         xfail="analysis.recommend: all-NaN scores give 'No finite transfer scores left after selection' without "
-               "naming the table file or its 'value' column"),
+         "transfer table whose scores are all NaN"),
     Case("report-missing-run", REP, lambda c: ["--run", c.tmp / "norun"], 2, ("norun",),
          "run directory that does not exist"),
     Case("report-bad-alpha", REP, lambda c: ["--run", c.ws, "--alpha", "2"], 2, ("alpha", "2"),
          "FDR level outside (0, 1)"),
     Case("report-corrupt-table", REP, lambda c: ["--run", _run_with(c, "transfer.parquet", b"PAR1garbage")], 3,
-         ("transfer.parquet",), "unreadable parquet table in the run directory",
-         xfail="analysis.report: an unreadable transfer.parquet is skipped silently and the error says 'No tidy "
-               "table' instead of naming the corrupt file"),
+         ("transfer.parquet",), "unreadable parquet table in the run directory"),
     Case("report-empty-run", REP, lambda c: ["--run", _run_with(c, "notes.txt", b"hi")], 3, ("run",),
          "run directory without any tidy table",
-         xfail="analysis.report: writes <run>/analysis/figures before finding that the run has no table "
-               "(a failed command leaves a directory behind)",
          must_not_exist=lambda c: c.tmp / "run" / "analysis"),
 ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from probes.io import atomic_save
 from probes.tables import require_columns
 
 __all__ = ["primary_metric", "transfer_matrix", "plot_matrix", "plot_fewshot", "write_figures"]
@@ -76,9 +77,7 @@ def plot_matrix(df: pd.DataFrame, task: str, path: str | Path, k: int = 0) -> Pa
                         color="k" if vals[i, j] > mid else "w")
     fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    path = _save(fig, path)
     plt.close(fig)
     return path
 
@@ -113,10 +112,16 @@ def plot_fewshot(df: pd.DataFrame, task: str, path: str | Path) -> Path:
         ax.set_visible(False)
     fig.suptitle(f"{task}: {metric} vs target shots k (mean over sources, band = sd over seeds)", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    path = _save(fig, path)
     plt.close(fig)
+    return path
+
+
+def _save(fig: object, path: str | Path) -> Path:
+    """Save ``fig`` atomically (a killed run never leaves a truncated image under the final name)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=120, format=fmt))  # type: ignore[attr-defined]
     return path
 
 

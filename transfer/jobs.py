@@ -14,7 +14,11 @@ target and shot size.
 (``cells/<hh>/<hash>.json``, written atomically) and one per failed cell
 (``failures/<hash>.json``, with the error message; retried on the next run).
 A process killed at any moment leaves finished cells intact and no partial
-file, so a rerun resumes with nothing lost or duplicated.
+file, so a rerun resumes with nothing lost or duplicated. Each cell file
+carries ``checksum``, the SHA-256 of its canonical JSON payload
+(:func:`cell_checksum`), verified on every read: a file changed after it was
+written (a flipped digit that keeps the JSON valid) is a
+:class:`~probes.errors.StoreError` naming the file, never data.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 from probes.errors import StoreError
 from probes.io import atomic_write_json
 
-__all__ = ["CELL_FORMAT", "RunSpec", "Cell", "Batch", "CellStore", "make_grid", "group_batches"]
+__all__ = ["CELL_FORMAT", "RunSpec", "Cell", "Batch", "CellStore", "cell_checksum", "make_grid", "group_batches"]
 
 #: Bumped when the meaning of a cell's result changes (invalidates old cells).
 CELL_FORMAT = "transfer-cell-v1"
@@ -120,6 +124,34 @@ def group_batches(cells: list[tuple[Cell, str]]) -> dict[tuple[str, str, int], l
     return groups
 
 
+#: Keys of a cell file (``checksum`` is absent from files written before checksums existed).
+_CELL_KEYS = {"hash", "cell", "rows", "seconds", "checksum"}
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def cell_checksum(payload: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a cell file's payload: every key but ``checksum``, as canonical JSON.
+
+    The payload is normalised through a JSON round trip first, so the
+    checksum computed before writing equals the one recomputed from the
+    file (tuples become lists, integer keys strings; floats keep their
+    shortest repr, which JSON preserves exactly).
+
+    Examples
+    --------
+    >>> a = cell_checksum({"hash": "ab", "rows": [{"value": 0.5}]})
+    >>> a == cell_checksum({"rows": [{"value": 0.5}], "hash": "ab", "checksum": "ignored"})
+    True
+    >>> a == cell_checksum({"hash": "ab", "rows": [{"value": 0.51}]})
+    False
+    """
+    body = json.loads(_canonical({k: v for k, v in payload.items() if k != "checksum"}))
+    return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
+
+
 class CellStore:
     """Finished and failed cells of a run directory.
 
@@ -147,8 +179,10 @@ class CellStore:
         return {p.stem for p in self.cells_dir.glob("*/*.json")}
 
     def write(self, h: str, cell: Cell, rows: list[dict[str, Any]], seconds: float) -> None:
-        """Record a finished cell atomically and clear a previous failure of it."""
-        atomic_write_json(self.path(h), {"hash": h, "cell": asdict(cell), "rows": rows, "seconds": seconds})
+        """Record a finished cell atomically (with its checksum) and clear a previous failure of it."""
+        payload: dict[str, Any] = {"hash": h, "cell": asdict(cell), "rows": rows, "seconds": seconds}
+        payload["checksum"] = cell_checksum(payload)
+        atomic_write_json(self.path(h), payload)
         try:
             (self.fail_dir / f"{h}.json").unlink()
         except FileNotFoundError:
@@ -159,11 +193,38 @@ class CellStore:
         atomic_write_json(self.fail_dir / f"{h}.json", {"hash": h, "cell": asdict(cell), "error": error})
 
     def read(self, h: str) -> dict[str, Any]:
+        """The finished cell ``h``, verified against its checksum.
+
+        Cell files written before checksums existed (no ``checksum`` key) are
+        read unverified, as before.
+
+        Raises
+        ------
+        StoreError
+            If the file is unreadable, not a cell record, belongs to another
+            hash, or its checksum does not match its content.
+        """
         p = self.path(h)
+        fix = "delete it and rerun the same command to recompute that cell"
         try:
-            return json.loads(p.read_text(encoding="utf-8"))
+            d = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise StoreError(f"Cell file {str(p)!r} is unreadable ({exc}); delete it and rerun to recompute it.") from None
+            raise StoreError(f"Cell file {str(p)!r} is unreadable ({exc}); {fix}.") from None
+        if not isinstance(d, dict) or not isinstance(d.get("rows"), list):
+            raise StoreError(f"Cell file {str(p)!r} is not a cell record (no 'rows' list); {fix}.")
+        if d.get("hash") != h:
+            raise StoreError(f"Cell file {str(p)!r} records hash {d.get('hash')!r}, not the {h!r} of its name; {fix}.")
+        extra = sorted(set(d) - _CELL_KEYS)
+        if extra:
+            raise StoreError(f"Cell file {str(p)!r} has unexpected key(s) {extra} (damaged?); {fix}.")
+        if "checksum" in d:
+            got = cell_checksum(d)
+            if d["checksum"] != got:
+                raise StoreError(
+                    f"Cell file {str(p)!r} is corrupt: its content no longer matches its checksum "
+                    f"(stored {str(d['checksum'])[:12]}..., content {got[:12]}...); {fix}."
+                )
+        return d
 
     def failures(self) -> list[dict[str, Any]]:
         if not self.fail_dir.is_dir():

@@ -34,7 +34,7 @@ import pandas as pd
 from probes.cli import SuiteArgumentParser, run_main
 from probes.config import config_to_dict, load_config, save_config
 from probes.errors import ConfigError, DataError, suggest
-from probes.io import DirLock
+from probes.io import DirLock, remove_stale_temps
 from probes.paths import default_data_dir
 from probes.tables import write_table
 from transfer.backends import BACKENDS, Progress
@@ -258,6 +258,10 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
             raise DataError(f"Data directory {str(data_dir)!r} does not exist. Set data_dir or CROSSLING_DATA.")
         _check_languages(cfg, data_dir)
     with DirLock(out):
+        # temporary files of a killed run (cells, failures, tables, figures); no writer is alive under the lock
+        stale = remove_stale_temps(out, ("cells", "failures", "figures"))
+        if stale:
+            log(f"[transfer] removed {len(stale)} temporary file(s) left by an interrupted run")
         t0 = time.perf_counter()
         fs = build_features(cfg, data_dir, log)
         t_feat = time.perf_counter() - t0
