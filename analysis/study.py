@@ -50,7 +50,12 @@ PUD_LANGS = ["ar", "cs", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "
 
 @dataclass
 class StudyConfig:
-    """Configuration of the study (YAML keys = field names; see configs/study.yaml)."""
+    """Configuration of the study (YAML keys = field names; see configs/study.yaml).
+
+    ``control_resampling`` (default False) also computes permutation p-values
+    and bootstrap CIs for the control model's alignment (its levels are
+    always computed).
+    """
 
     out: str = "runs/study"
     data_dir: str | None = None
@@ -61,6 +66,7 @@ class StudyConfig:
     align_metrics: str = "cka,svcca,pwcca,retrieval"
     n_permutations: int = 200
     n_bootstrap: int = 200
+    control_resampling: bool = False
     probe_tasks: str = "upos,deprel,tree-depth,head-distance,morph:all"
     probe_args: list[str] = field(default_factory=lambda: ["--control", "--mdl", "--cross-lingual"])
     transfer_config: str = "configs/transfer-xtreme.yaml"
@@ -114,10 +120,12 @@ def plan(cfg: StudyConfig) -> list[Stage]:
         steps.append(Stage("extract", cmd, stores[m]))
     for m in models:
         a = out / f"align-{_slug(m)}"
+        # the control's alignment is a level to compare with; its p-values and CIs are optional
+        resample = m == cfg.model or cfg.control_resampling
         steps.append(Stage("align", [*py, "representations.align", "--activations", str(stores[m]), "--out", str(a),
                                      "--metric", cfg.align_metrics, "--layers", "all",
-                                     "--n-permutations", str(cfg.n_permutations),
-                                     "--n-bootstrap", str(cfg.n_bootstrap), *thr], a))
+                                     "--n-permutations", str(cfg.n_permutations if resample else 0),
+                                     "--n-bootstrap", str(cfg.n_bootstrap if resample else 0), *thr], a))
     p = out / "probes"
     cmd = [*py, "probes.train", "--activations", str(stores[cfg.model]), "--out", str(p), "--tasks", cfg.probe_tasks,
            "--layers", "all", *cfg.probe_args, "--quiet", *thr]

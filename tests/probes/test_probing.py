@@ -225,3 +225,36 @@ def test_standardizer():
     assert np.all(Z[:, 2] == 0)
     with pytest.raises(DataError, match="fitted on 4 features"):
         Standardizer(X).transform(X[:, :3])
+
+
+def test_whitening_handles_rank_deficient_and_constant_features():
+    """More features than rows, duplicated and constant columns: the same answer as scikit-learn."""
+    from sklearn.linear_model import LogisticRegression
+
+    from probes.probing import whitening_basis
+
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((60, 10)).astype(np.float32)
+    X = np.concatenate([base, base[:, :5] * 2.0, np.zeros((60, 3), np.float32), rng.standard_normal((60, 70))],
+                       axis=1).astype(np.float32)  # 88 features, 60 rows, rank <= 60
+    y = (base[:, 0] + 0.3 * base[:, 1] > 0).astype(int)
+    basis = whitening_basis(X)
+    assert basis.rank <= 60
+    np.testing.assert_allclose((X @ basis.P).T @ (X @ basis.P) / 60, np.eye(basis.rank), atol=2e-3)
+    fit = fit_logreg_heads(X, [Head("y", y, 2, C=0.5)], max_iter=500, tol=1e-6)
+    sk = LogisticRegression(C=0.5, max_iter=5000, tol=1e-10).fit(X, y)
+    W, _ = fit.head("y")
+    np.testing.assert_allclose(W[:, 1] - W[:, 0], sk.coef_[0], atol=5e-3)
+    assert np.allclose(W[15:18], 0.0)  # constant columns get no weight
+    with pytest.raises(ConfigError, match="floor"):
+        whitening_basis(X, floor=1.5)
+
+
+def test_heads_solved_in_threads_equal_serial():
+    X, y = planted(n=1200, d=24, k=5, noise=1.0)
+    y2 = np.where(np.arange(1200) % 3 == 0, -1, planted(n=1200, d=24, k=3, seed=9, noise=1.0)[1])
+    heads = [Head("a", y, 5), Head("b", y2, 3), Head("c", (y > 2).astype(int), 2)]
+    par = fit_logreg_heads(X, heads, n_jobs=3)
+    ser = fit_logreg_heads(X, heads, n_jobs=1)
+    np.testing.assert_array_equal(par.W, ser.W)
+    assert par.head_iters == ser.head_iters and all(i > 0 for i in par.head_iters)

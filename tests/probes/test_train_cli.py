@@ -141,3 +141,35 @@ def test_module_entry_point_help():
     r = subprocess.run([sys.executable, "-m", "probes.train", "--help"], cwd=REPO, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0 and "--cross-lingual" in r.stdout
+
+
+def test_cells_are_independent_and_resumed(store_dir, tmp_path):
+    """A grid run layer by layer into one --out reuses the finished cells and equals the one-shot grid."""
+    kw = dict(activations=str(store_dir), tasks=["upos", "deprel"], control=True, cross_lingual=True,
+              min_examples=10, figures=False)
+    full = train_grid(TrainConfig(layers="all", **kw), progress=False)
+    out = tmp_path / "out"
+    stats: dict[str, int] = {}
+    first = train_grid(TrainConfig(layers="1", **kw), progress=False, out=out, stats=stats)
+    assert stats == {"cells": 3, "reused": 0}
+    pd.testing.assert_frame_equal(first, full[full.layer == 1].reset_index(drop=True))
+    again = train_grid(TrainConfig(layers="all", **kw), progress=False, out=out, stats=stats)
+    assert stats["reused"] == 3 and stats["cells"] == 3 * len(ActivationStore(store_dir).layers)
+    pd.testing.assert_frame_equal(again, full)
+    # the saved linear probe reproduces the cell's in-language predictions
+    npz = sorted((out / "cells").rglob("L001.en.npz"))
+    assert len(npz) == 1
+    with np.load(npz[0], allow_pickle=False) as z:
+        assert sorted(z["names"]) == ["deprel", "upos"] and z["W"].shape[0] == ActivationStore(store_dir).dim
+
+
+def test_other_settings_use_other_cells(store_dir, tmp_path):
+    out = tmp_path / "out"
+    kw = dict(activations=str(store_dir), tasks=["upos"], layers="1", min_examples=10, figures=False)
+    a = train_grid(TrainConfig(C=[1.0], **kw), progress=False, out=out)
+    stats: dict[str, int] = {}
+    b = train_grid(TrainConfig(C=[0.01], **kw), progress=False, out=out, stats=stats)
+    assert stats["reused"] == 0
+    assert len(list((out / "cells").iterdir())) == 2  # one plan directory per setting
+    acc = lambda d: d[(d.metric == "accuracy") & (d.probe == "linear")].value.to_numpy()  # noqa: E731
+    assert not np.array_equal(acc(a), acc(b))
