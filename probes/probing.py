@@ -659,36 +659,41 @@ def fit_ridge(
     masks: dict[bytes, list[int]] = {}
     for j in range(T):
         masks.setdefault(np.isfinite(Y[:, j]).tobytes(), []).append(j)
-    for key, cols in masks.items():
-        m = np.frombuffer(key, dtype=bool)
-        if m.sum() < 2:
-            continue
-        Xm = X[m]
-        mu = Xm.mean(axis=0)
-        Xc = Xm - mu
-        s, V = np.linalg.eigh(Xc.T @ Xc)
-        s = np.clip(s, 0.0, None)
-        Yc = Y[m][:, cols]
-        ymu = Yc.mean(axis=0)
-        proj = V.T @ (Xc.T @ (Yc - ymu))  # (d, t)
-        best = np.full(len(cols), -np.inf)
-        for a in alphas:
-            Wa = V @ (proj / (s + a)[:, None]) if a > 0 or s.min() > 0 else V @ (proj / np.maximum(s, 1e-12)[:, None])
-            ba = ymu - mu @ Wa
-            if len(alphas) == 1:
-                scores = np.zeros(len(cols))
-            else:
-                P = X_dev @ Wa + ba
-                scores = np.array([
-                    r2_score(Y_dev[np.isfinite(Y_dev[:, c]), c], P[np.isfinite(Y_dev[:, c]), k])
-                    for k, c in enumerate(cols)
-                ])
-                scores = np.nan_to_num(scores, nan=-np.inf)
-            for k, c in enumerate(cols):
-                if scores[k] > best[k] or not np.isfinite(best[k]):
-                    best[k] = scores[k]
-                    W[:, c], b[c], chosen[c] = Wa[:, k], ba[k], a
+    with _single_blas():  # d x d products and eigh: threads gain little and stall on a busy machine
+        for key, cols in masks.items():
+            _ridge_pattern(X, Y, X_dev, Y_dev, np.frombuffer(key, dtype=bool), cols, alphas, W, b, chosen)
     return RidgeFit(W=W, b=b, alpha=chosen, names=names)
+
+
+def _ridge_pattern(X, Y, X_dev, Y_dev, m, cols, alphas, W, b, chosen) -> None:  # type: ignore[no-untyped-def]
+    """Fit the ridge targets ``cols`` that share the finite-row mask ``m`` (in place into W, b, chosen)."""
+    if m.sum() < 2:
+        return
+    Xm = X[m]
+    mu = Xm.mean(axis=0)
+    Xc = Xm - mu
+    s, V = np.linalg.eigh(Xc.T @ Xc)
+    s = np.clip(s, 0.0, None)
+    Yc = Y[m][:, cols]
+    ymu = Yc.mean(axis=0)
+    proj = V.T @ (Xc.T @ (Yc - ymu))  # (d, t)
+    best = np.full(len(cols), -np.inf)
+    for a in alphas:
+        Wa = V @ (proj / (s + a)[:, None]) if a > 0 or s.min() > 0 else V @ (proj / np.maximum(s, 1e-12)[:, None])
+        ba = ymu - mu @ Wa
+        if len(alphas) == 1:
+            scores = np.zeros(len(cols))
+        else:
+            P = X_dev @ Wa + ba
+            scores = np.array([
+                r2_score(Y_dev[np.isfinite(Y_dev[:, c]), c], P[np.isfinite(Y_dev[:, c]), k])
+                for k, c in enumerate(cols)
+            ])
+            scores = np.nan_to_num(scores, nan=-np.inf)
+        for k, c in enumerate(cols):
+            if scores[k] > best[k] or not np.isfinite(best[k]):
+                best[k] = scores[k]
+                W[:, c], b[c], chosen[c] = Wa[:, k], ba[k], a
 
 
 # --------------------------------------------------------------------------- MLP

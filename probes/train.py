@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,9 @@ class TrainConfig:
     random_activations : str or None
         A store of the same model with random weights (e.g. ``--model random:...``):
         the same grid is run on it, rows labelled with its model name (a control).
+    random_mdl : bool
+        Also compute MDL on the ``random_activations`` store (default False:
+        MDL, the most expensive probe statistic, is computed for the main model only).
     C : list of float
         Inverse L2 strength of the logistic probes (scikit-learn's ``C``); with
         several values each head takes the best on the dev split.
@@ -140,6 +143,7 @@ class TrainConfig:
     mdl: bool = False
     cross_lingual: bool = False
     random_activations: str | None = None
+    random_mdl: bool = False
     C: list[float] = field(default_factory=lambda: [1.0])
     alphas: list[float] = field(default_factory=lambda: [1.0, 10.0, 100.0, 1000.0, 10000.0])
     split: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
@@ -793,7 +797,9 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
         _check_control_store(stores[0], stores[1])
     all_rows: list[tuple[Any, ...]] = []
     n_cells = n_reused = 0
-    for store in stores:
+    main_cfg = cfg
+    for k, store in enumerate(stores):
+        cfg = main_cfg if k == 0 or main_cfg.random_mdl else replace(main_cfg, mdl=False)
         langs = list(cfg.langs) or store.languages
         for lang in langs:
             store.check(lang)
@@ -844,6 +850,8 @@ def build_parser() -> Any:
     p.add_argument("--mdl", action="store_const", const=True, help="online MDL codelength of the linear probe")
     p.add_argument("--cross-lingual", action="store_const", const=True, help="train on A, test on B for all pairs")
     p.add_argument("--random-activations", help="store of the random-init model: run the same grid on it")
+    p.add_argument("--random-mdl", action="store_const", const=True,
+                   help="also compute MDL on the --random-activations store (default: main model only)")
     p.add_argument("--C", dest="C", help="logistic C (default 1.0); several values = chosen on dev, e.g. 0.1,1")
     p.add_argument("--seed", type=int, help="seed (default 0)")
     p.add_argument("--min-examples", type=int, help="minimum labelled training words per cell (default 100)")
