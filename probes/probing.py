@@ -887,11 +887,14 @@ def online_codelength(
         bits[i] += b0
         blocks[i].append(b0)
     fit: LinearHeads | None = None
-    # one whitening for every block: W = P V with the penalty written in V is the same problem
-    # whatever rows P came from (only the conditioning differs), so no label information leaks
-    basis = whitening_basis(Xo)
+    # W = P V with the penalty written in V is the same problem whatever rows the whitening P came
+    # from (only the conditioning differs), so large blocks share one whitening of all rows; small
+    # blocks (fewer rows than features) get their own, whose rank (<= rows) shrinks the problem
+    d = Xo.shape[1]
+    shared = whitening_basis(Xo)
     for t0, t1 in zip(ends[:-1], ends[1:]):
         sub = [Head(h.name, yo[i][:t0], h.n_classes, h.C) for i, h in enumerate(heads)]
+        basis = whitening_basis(Xo[:t0]) if t0 < d else shared
         fit = fit_logreg_heads(Xo[:t0], sub, init=fit, max_iter=max_iter, tol=tol, basis=basis)
         logp = fit.log_proba(Xo[t0:t1])
         for i in range(len(heads)):
