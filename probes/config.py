@@ -53,6 +53,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"Config file {str(p)!r} is not valid YAML{where}: {problem}.") from None
+    except (ValueError, OverflowError) as exc:  # PyYAML's own crashes, e.g. an escape beyond U+10FFFF
+        raise ConfigError(f"Config file {str(p)!r} is not valid YAML: {exc}. Check escape sequences and "
+                          "numbers in quoted strings.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -386,3 +386,15 @@ def test_config_deep_nesting(tmp_path, record_property):
     p.write_text("a: " + "[" * 2000 + "\n")
     with pytest.raises(SuiteError, match="c.yaml"):
         load_yaml(p)
+
+
+def test_config_escape_beyond_unicode_is_a_config_error(tmp_path):
+    """Found by test_fuzz_config: PyYAML raises ValueError for a \\U escape above U+10FFFF."""
+    from probes.config import load_config
+    from probes.errors import ConfigError
+    from probes.train import TrainConfig
+
+    p = tmp_path / "c.yaml"
+    p.write_bytes(b' "\\e\\U10010000"\n')
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(TrainConfig, str(p), {})

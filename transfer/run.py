@@ -367,7 +367,11 @@ def parse_config(argv: Sequence[str] | None) -> tuple[TransferConfig, Any]:
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}.")
         import yaml
 
-        over[key.strip()] = yaml.safe_load(value)
+        try:
+            over[key.strip()] = yaml.safe_load(value)
+        except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({str(exc).splitlines()[0]}); "
+                              "quote it or fix its syntax.") from None
     if args.no_progress:
         over["progress"] = False
     return load_config(TransferConfig, args.config, over), args
