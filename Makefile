@@ -47,6 +47,6 @@ report: setup
 
 bench-all: bench
 	$(PY) bench/similarity.py --threads 1
-	$(PY) bench/probes.py
-	$(PY) bench/transfer.py --features synthetic --workers 2 --out runs/bench-transfer
+	$(PY) bench/bench_probes.py
+	$(PY) bench/bench_transfer.py --features synthetic --workers 2 --out runs/bench-transfer
 	$(PY) bench/collect.py

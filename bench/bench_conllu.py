@@ -12,13 +12,13 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import io
 import time
 import warnings
 from pathlib import Path
 
 import conllu
+from _common import best_time, data_parser
 
 from probes.conllu import read_conllu
 from probes.corpora import default_data_dir, load_corpus
@@ -26,20 +26,8 @@ from probes.corpora import default_data_dir, load_corpus
 TARGET_RATIO = 1.5
 
 
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--langs", default="en,fr,zh,ja,cs")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = data_parser(__doc__.splitlines()[0], "en,fr,zh,ja,cs")
     args = ap.parse_args()
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     files = {p.name.split("_")[0]: p for p in (data_dir / "ud").glob("UD_*-PUD/*_pud-ud-test.conllu")}
@@ -50,10 +38,10 @@ def main() -> int:
     for lang in langs:
         path = files[lang]
         text = path.read_text(encoding="utf-8")
-        base = _best(lambda text=text: list(conllu.parse_incr(io.StringIO(text))), args.repeat)
+        base = best_time(lambda text=text: list(conllu.parse_incr(io.StringIO(text))), args.repeat)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ours = _best(lambda path=path: read_conllu(path), args.repeat)
+            ours = best_time(lambda path=path: read_conllu(path), args.repeat)
         n = sum(len(s.words) for s in read_conllu(path))
         tot_base += base
         tot_ours += ours

@@ -14,9 +14,10 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
+
+from _common import best_time, data_parser
 
 from analysis._features_common import resolve_data_dir
 from analysis._features_lexical import _levenshtein_dp, levenshtein
@@ -25,20 +26,8 @@ from analysis.typology import DEFAULT_SOURCES, SwadeshLists, lang_codes, pair_fe
 TARGET_RATIO = 0.5
 
 
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--langs", default="en,de,es,fr,it,ru,ar,hi,tr,zh,ja")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = data_parser(__doc__.splitlines()[0], "en,de,es,fr,it,ru,ar,hi,tr,zh,ja")
     args = ap.parse_args()
     data_dir = resolve_data_dir(args.data_dir)
     langs = [x for x in args.langs.split(",") if x]
@@ -50,8 +39,8 @@ def main() -> int:
         if uid:
             words[lang] = [w for syn in lists.words(uid) for w in syn[:1]]
     pairs = [(x, y) for a in words for b in words if a < b for x in words[a] for y in words[b][:20]]
-    base = _best(lambda: [_levenshtein_dp(x, y) for x, y in pairs], args.repeat)
-    ours = _best(lambda: [levenshtein(x, y) for x, y in pairs], args.repeat)
+    base = best_time(lambda: [_levenshtein_dp(x, y) for x, y in pairs], args.repeat)
+    ours = best_time(lambda: [levenshtein(x, y) for x, y in pairs], args.repeat)
     print(f"edit distance on {len(pairs)} real Swadesh word pairs ({len(words)} languages), best of {args.repeat}:")
     print("| implementation | time (s) | per pair (us) |")
     print("| --- | --- | --- |")

@@ -462,7 +462,7 @@ def fit_logreg_heads(
         coordinates* is below ``tol``. (scikit-learn applies its ``tol=1e-4``
         to the gradient in the original coordinates; ``1e-3`` here gives test
         accuracies within a few tenths of a point of scikit-learn's on real
-        features: ``bench/probes.py``.)
+        features: ``bench/bench_probes.py``.)
     basis : WhiteningBasis, optional
         Precomputed :func:`whitening_basis` of ``X`` (to share between calls
         on the same features, e.g. several ``C`` values).

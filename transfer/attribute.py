@@ -70,6 +70,7 @@ from transfer._attribution_tokens import (
     train_finetune_model,
     train_head_model,
 )
+from transfer._attribution_units import __all__ as _units_all
 from transfer._attribution_units import (
     ATTRIBUTION_METHODS,
     OUTPUTS,
@@ -97,22 +98,8 @@ __all__ = [
     "token_attribution_run",
     "run_tokens",
     "main",
-    # unit attribution
-    "ProbeData",
-    "FittedProbe",
-    "PROBE_FITTERS",
-    "ATTRIBUTION_METHODS",
-    "TARGETS",
-    "OUTPUTS",
-    "fit_probe",
-    "attribute_units",
-    "unit_importance",
-    "top_k_units",
-    "jaccard",
-    "overlap_tests",
-    "ablation_test",
-    "ablation_tests",
-    "probe_data_from_store",
+    # unit attribution (re-exported from transfer._attribution_units)
+    *_units_all,
     "adjust_pvalues",
     "overlap_pair_features",
     "UNIT_COLUMNS",

@@ -10,7 +10,7 @@ ratio, and the mean / worst absolute accuracy difference (points).
 
 Usage::
 
-    python bench/probes.py --activations runs/pud-e5 [--langs en,de,...] [--layers all]
+    python bench/bench_probes.py --activations runs/pud-e5 [--langs en,de,...] [--layers all]
         [--baseline-cells N] [--out docs/bench-probes.json]
 
 ``--baseline-cells N`` times the scikit-learn loop on N randomly chosen

@@ -20,7 +20,7 @@ ordered pairs (+ 10 diagonal cells) x 7 shot sizes x 3 seeds -- runs in under
 
 Example::
 
-    python bench/transfer.py --features synthetic --workers 2 --out runs/bench-transfer
+    python bench/bench_transfer.py --features synthetic --workers 2 --out runs/bench-transfer
 """
 
 from __future__ import annotations
