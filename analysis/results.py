@@ -200,13 +200,36 @@ class _Doc:
             return False
         self.fig_dir.mkdir(parents=True, exist_ok=True)
         dst = self.fig_dir / name
-        shutil.copyfile(src, dst)
+        _small_png(src, dst)
         try:
             rel = dst.resolve().relative_to(self.md_path.parent.resolve())
         except ValueError:
             rel = dst.resolve()
         self.add(f"![{caption}]({rel.as_posix()})\n\n_{caption}_")
         return True
+
+
+#: Figures copied next to RESULTS.md are committed with it: larger PNGs are shrunk to about this size.
+MAX_FIGURE_BYTES = 400_000
+
+
+def _small_png(src: Path, dst: Path, max_bytes: int = MAX_FIGURE_BYTES) -> None:
+    """Copy a PNG, re-encoding it (256-colour palette, then smaller if needed) when it exceeds ``max_bytes``."""
+    if src.stat().st_size <= max_bytes or src.suffix.lower() != ".png":
+        shutil.copyfile(src, dst)
+        return
+    from PIL import Image
+
+    with Image.open(src) as im:
+        img = im.convert("RGB")
+    scale = 1.0
+    while True:
+        size = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
+        out = img if scale == 1.0 else img.resize(size, Image.LANCZOS)
+        out.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(dst, format="PNG", optimize=True)
+        if dst.stat().st_size <= max_bytes or scale < 0.3:
+            return
+        scale *= 0.8
 
 
 # ---- sections ---------------------------------------------------------------------------------------------
