@@ -100,6 +100,33 @@ class ReportConfig:
             raise ConfigError(f"--fewshot-c must be > 0, got {self.fewshot_c}.")
 
 
+
+#: Panels of the probe-by-layer figures: these tasks first, then the morphological features that
+#: cover the most languages, at most this many panels in all.
+_FIGURE_TASKS = ("upos", "deprel", "tree-depth", "head-distance")
+_FIGURE_MAX_PANELS = 12
+
+
+def _figure_model(probes: pd.DataFrame, model: str | None) -> str:
+    models = sorted(probes["model"].astype(str).unique()) if "model" in probes.columns else []
+    if model and model in models:
+        return model
+    return models[0] if models else "model"
+
+
+def _figure_probes(probes: pd.DataFrame, metric: str, model: str | None) -> pd.DataFrame:
+    """The rows drawn in a probe-by-layer figure: one model, trained probes, the main tasks."""
+    p = probes[probes["metric"] == metric]
+    if "model" in p.columns:
+        p = p[p["model"].astype(str) == _figure_model(probes, model)]
+    if "probe" in p.columns:
+        p = p[p["probe"] != "majority"]
+    coverage = p.groupby("task")["lang"].nunique().sort_values(ascending=False, kind="stable")
+    first = [t for t in _FIGURE_TASKS if t in coverage.index]
+    rest = [t for t in coverage.index if t not in first]
+    keep = (first + rest)[:_FIGURE_MAX_PANELS]
+    return p[p["task"].isin(keep)]
+
 def _table_kind(columns: Sequence[str]) -> str | None:
     cols = set(columns)
     for kind, need in TABLE_KINDS.items():
@@ -479,8 +506,10 @@ def build_report(cfg: ReportConfig) -> Path:
 
         def _probes():
             for metric in sorted(probes["metric"].unique()):
-                png, _ = F.probe_accuracy_by_layer(probes, fdir / f"probe_layers_{metric}", metric=metric)
-                doc.figure(png, f"Probe {metric} by layer (in-language).")
+                png, _ = F.probe_accuracy_by_layer(_figure_probes(probes, metric, cfg.model), fdir / f"probe_layers_{metric}",
+                                                   metric=metric)
+                doc.figure(png, f"Probe {metric} by layer (in-language; {_figure_model(probes, cfg.model)}; "
+                                "the main tasks and the most widely available morphological features).")
             p = probes.copy()
             if {"train_lang", "test_lang"} <= set(p.columns):
                 p = p[p["train_lang"].astype(str) == p["test_lang"].astype(str)]

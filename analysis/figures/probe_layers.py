@@ -16,7 +16,7 @@ __all__ = ["probe_accuracy_by_layer"]
 @FIGURES.register("probe_layers")
 def probe_accuracy_by_layer(probes: pd.DataFrame, out: str | Path, *, metric: str | None = None,
                             cross_lingual: bool = False) -> tuple[Path, Path]:
-    """One panel per (task, probe): score by layer, one line per language.
+    """One panel per (task, probe): score by layer, one line per language (panels in rows of 4).
 
     Parameters
     ----------
@@ -48,8 +48,12 @@ def probe_accuracy_by_layer(probes: pd.DataFrame, out: str | Path, *, metric: st
             p["lang"] = p["train_lang"].astype(str) + "→" + p["test_lang"].astype(str)
     require_rows(p, "probe table")
     panels = list(p.groupby(["task", "probe"], sort=True))
-    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, ((task, probe), g) in zip(axes[0], panels):
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, ((task, probe), g) in zip(axes.ravel(), panels):
         for lang, gl in g.groupby("lang", sort=True):
             s = gl.groupby("layer")["value"].mean().sort_index()
             ax.plot(s.index, s.to_numpy(), marker="o", ms=3, label=str(lang))
