@@ -145,8 +145,8 @@ def test_module_entry_point_help():
 
 def test_cells_are_independent_and_resumed(store_dir, tmp_path):
     """A grid run layer by layer into one --out reuses the finished cells and equals the one-shot grid."""
-    kw = dict(activations=str(store_dir), tasks=["upos", "deprel"], control=True, cross_lingual=True,
-              min_examples=10, figures=False)
+    kw = dict(activations=str(store_dir), tasks=["upos", "deprel"], cross_lingual=True, min_examples=10,
+              figures=False)
     full = train_grid(TrainConfig(layers="all", **kw), progress=False)
     out = tmp_path / "out"
     stats: dict[str, int] = {}
