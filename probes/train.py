@@ -444,8 +444,12 @@ class _Cells:
     def _digest(rows: list[list[Any]]) -> str:
         return hashlib.sha256(json.dumps(rows, allow_nan=True).encode()).hexdigest()
 
-    def rows(self, layer: int, lang: str) -> list[tuple[Any, ...]] | None:
-        """The rows of a finished cell, or None if it is not on disk."""
+    def load(self, layer: int, lang: str, *, with_probe: bool = False
+             ) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray] | None] | None:
+        """A finished cell's rows and (with ``with_probe``) its saved linear probe; None if not on disk.
+
+        Both are verified against their SHA-256 (the probe's is recorded in the cell file).
+        """
         p = self._json(layer, lang)
         if not p.is_file():
             return None
@@ -458,21 +462,16 @@ class _Cells:
         if self._digest(rows) != digest:
             raise StoreError(f"Probe cell file {str(p)!r} fails its SHA-256 check (the file was changed or "
                              "damaged); delete it and rerun to recompute that cell.")
-        return [tuple(r) for r in rows]
-
-    def probe(self, layer: int, lang: str) -> dict[str, np.ndarray] | None:
-        """The saved linear probe of a cell (verified against the cell's checksum), or None."""
-        p, q = self._json(layer, lang), self._npz(layer, lang)
-        if not p.is_file():
-            return None
-        want = json.loads(p.read_text(encoding="utf-8")).get("probe_sha256")
-        if not want:
-            return None
-        if not q.is_file() or sha256_file(q) != want:
-            raise StoreError(f"Probe weights {str(q)!r} are missing or fail their SHA-256 check; delete "
-                             f"{str(p)!r} and rerun to recompute that cell.")
-        with np.load(q, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        probe = None
+        want = doc.get("probe_sha256")
+        if with_probe and want:
+            q = self._npz(layer, lang)
+            if not q.is_file() or sha256_file(q) != want:
+                raise StoreError(f"Probe weights {str(q)!r} are missing or fail their SHA-256 check; delete "
+                                 f"{str(p)!r} and rerun to recompute that cell.")
+            with np.load(q, allow_pickle=False) as z:
+                probe = {k: z[k] for k in z.files}
+        return [tuple(r) for r in rows], probe
 
     def save(self, layer: int, lang: str, rows: list[tuple[Any, ...]], probe: dict[str, np.ndarray] | None) -> None:
         doc: dict[str, Any] = {"layer": layer, "lang": lang}
@@ -519,8 +518,9 @@ def _load_words(store: Any, lang: str, layer: int, n_words: int) -> np.ndarray:
 
 
 def _lang_cell(store: Any, cfg: TrainConfig, ld: _LangData, layer: int, clf: list[str], reg: list[str],
-               arc: list[str]) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray] | None]:
-    """All probes of one (language, layer): result rows and the linear probe (for cross-lingual use)."""
+               arc: list[str]) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray] | None, np.ndarray]:
+    """All probes of one (language, layer): result rows, the linear probe and the raw test-word vectors
+    (both for the layer's cross-lingual cell)."""
     rows = _Rows(store.model)
     lang = ld.lang
     X = _load_words(store, lang, layer, len(ld.split))
@@ -613,15 +613,21 @@ def _lang_cell(store: Any, cfg: TrainConfig, ld: _LangData, layer: int, clf: lis
         pred = fitp.predict(Xall, ld.sent_of_word)
         rows.add(layer, lang, n, "bilinear", "uas", accuracy(td.y[test_w], pred[test_w]),
                  int((train_w & (td.y >= 0)).sum()), int(test_w.sum()))
-    return rows.rows, saved
+    return rows.rows, saved, X[te]
 
 
 def _layer_cell(store: Any, cfg: TrainConfig, lds: dict[str, _LangData], langs: list[str], layer: int,
-                probes: dict[str, dict[str, np.ndarray]], pooled: list[ProbeTask]) -> list[tuple[Any, ...]]:
-    """Cross-lingual transfer of the linear probes and the sentence-level tasks of one layer."""
+                probes: dict[str, dict[str, np.ndarray]], pooled: list[ProbeTask],
+                test_X: dict[str, np.ndarray]) -> list[tuple[Any, ...]]:
+    """Cross-lingual transfer of the linear probes and the sentence-level tasks of one layer.
+
+    ``test_X`` holds the raw test-word vectors of the languages computed in this run; those of
+    cells reused from disk are read here.
+    """
     rows = _Rows(store.model)
     if cfg.cross_lingual and probes:
-        test_X = {b: _load_words(store, b, layer, len(lds[b].split))[lds[b].rows(2)] for b in langs}
+        test_X = {b: test_X[b] if b in test_X else _load_words(store, b, layer, len(lds[b].split))[lds[b].rows(2)]
+                  for b in langs}
         for a in langs:
             pa = probes.get(a)
             if pa is None:
@@ -664,25 +670,30 @@ def _run_store(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str]
     bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell", disable=not progress)
     for layer in layers:
         probes: dict[str, dict[str, np.ndarray]] = {}
+        test_X: dict[str, np.ndarray] = {}
         for lang in langs:
-            got = cells.rows(layer, lang) if cells is not None else None
-            if got is None:
-                got, saved = _lang_cell(store, cfg, lds[lang], layer, clf, reg, arc)
+            done = cells.load(layer, lang, with_probe=cfg.cross_lingual) if cells is not None else None
+            if done is None:
+                got, saved, Xte = _lang_cell(store, cfg, lds[lang], layer, clf, reg, arc)
+                if cfg.cross_lingual:
+                    test_X[lang] = Xte
                 if cells is not None:
                     cells.save(layer, lang, got, saved)
             else:
                 reused += 1
-                saved = cells.probe(layer, lang) if cfg.cross_lingual and cells is not None else None
+                got, saved = done
             if saved is not None:
                 probes[lang] = saved
             all_rows.extend(got)
             bar.update(1)
         if (cfg.cross_lingual and probes) or pooled:
-            got = cells.rows(layer, "_all") if cells is not None else None
-            if got is None:
-                got = _layer_cell(store, cfg, lds, langs, layer, probes, pooled)
+            done = cells.load(layer, "_all") if cells is not None else None
+            if done is None:
+                got = _layer_cell(store, cfg, lds, langs, layer, probes, pooled, test_X)
                 if cells is not None:
                     cells.save(layer, "_all", got, None)
+            else:
+                got = done[0]
             all_rows.extend(got)
     bar.close()
     return all_rows, skipped, reused
