@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
@@ -144,8 +145,10 @@ class Standardizer:
 
     def __init__(self, X: np.ndarray):
         X = _check_X(X)
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
-        var = X.var(axis=0, dtype=np.float64)
+        n = max(X.shape[0], 1)
+        self.mean_ = X.sum(axis=0, dtype=np.float64) / n
+        D = X - self.mean_.astype(X.dtype)  # centred in the input's precision, squares summed in float64
+        var = np.einsum("ij,ij->j", D, D, dtype=np.float64) / n
         scale = np.sqrt(var)
         scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
         self.scale_ = scale
@@ -268,19 +271,20 @@ class _torch_threads:
         torch.set_num_threads(self.old)
 
 
-def _lbfgs(
-    fun, x0: np.ndarray, *, max_iter: int, tol: float, m: int = 10, max_ls: int = 30
-) -> tuple[np.ndarray, int, bool]:
-    """Minimise a smooth convex ``fun(x) -> (f, grad)`` with L-BFGS.
+def _lbfgs_steps(x0: np.ndarray, *, max_iter: int, tol: float, m: int = 10, max_ls: int = 30):  # type: ignore[no-untyped-def]
+    """L-BFGS as a coroutine: yields each point to evaluate, receives ``(f, grad)`` there.
 
-    Two-loop recursion with ``m`` pairs and a backtracking Armijo line search
-    (step 1 first, as in every quasi-Newton method); pairs with non-positive
-    curvature are skipped. Stops when ``max|grad| <= tol`` (the criterion of
-    scipy's L-BFGS-B ``gtol`` that scikit-learn uses) or after ``max_iter``
-    iterations. Returns ``(x, n_iter, converged)``.
+    Minimises a smooth convex function. Two-loop recursion with ``m`` pairs
+    and a backtracking Armijo line search (step 1 first, as in every
+    quasi-Newton method); pairs with non-positive curvature are skipped.
+    Stops when ``max|grad| <= tol`` (the criterion of scipy's L-BFGS-B
+    ``gtol`` that scikit-learn uses) or after ``max_iter`` iterations and
+    returns ``(x, n_iter, converged)`` (as ``StopIteration.value``). Written
+    as a coroutine so that a driver can evaluate many independent problems
+    in one pass over their shared data (:class:`_HeadGroup`).
     """
     x = x0.copy()
-    f, g = fun(x)
+    f, g = yield x
     S: list[np.ndarray] = []
     Yl: list[np.ndarray] = []
     rho: list[float] = []
@@ -309,7 +313,7 @@ def _lbfgs(
             step = min(1.0, 1.0 / max(float(np.abs(g).sum()), 1e-12))
         for _ in range(max_ls):
             x_new = (x + step * direction).astype(np.float32)
-            f_new, g_new = fun(x_new)
+            f_new, g_new = yield x_new
             if f_new <= f + 1e-4 * step * slope:
                 break
             step *= 0.5
@@ -327,6 +331,19 @@ def _lbfgs(
         if df <= 1e-12 * max(abs(f), 1.0):
             return x, it + 1, float(np.abs(g).max()) <= tol
     return x, max_iter, float(np.abs(g).max()) <= tol
+
+
+#: Rows per block of the solver's passes over the features: blocks are the unit of work of the
+#: threads, and their partial sums are added in block order (results do not depend on n_jobs).
+_BLOCK_ROWS = 2048
+
+
+def _map_blocks(fn, n: int, pool) -> list:  # type: ignore[no-untyped-def]
+    """``[fn(start, stop) for each block of rows]``, on ``pool`` when there is more than one block."""
+    blocks = [(s, min(n, s + _BLOCK_ROWS)) for s in range(0, n, _BLOCK_ROWS)] or [(0, 0)]
+    if pool is None or len(blocks) == 1:
+        return [fn(s, e) for s, e in blocks]
+    return list(pool.map(lambda se: fn(*se), blocks))
 
 
 @dataclass(frozen=True)
@@ -360,7 +377,7 @@ class WhiteningBasis:
         return int(self.P.shape[1])
 
 
-def whitening_basis(X: np.ndarray, *, floor: float = 1e-6) -> WhiteningBasis:
+def whitening_basis(X: np.ndarray, *, floor: float = 1e-6, n_jobs: int | None = 1) -> WhiteningBasis:
     """Whitening basis of ``X`` (see :class:`WhiteningBasis`).
 
     Parameters
@@ -370,6 +387,9 @@ def whitening_basis(X: np.ndarray, *, floor: float = 1e-6) -> WhiteningBasis:
     floor : float, default=1e-6
         Directions whose variance is at most ``floor`` times the largest one
         are dropped.
+    n_jobs : int, optional, default=1
+        Threads computing ``X^T X`` over blocks of rows (``None``: the CPU
+        count). The result does not depend on it.
 
     Returns
     -------
@@ -378,11 +398,46 @@ def whitening_basis(X: np.ndarray, *, floor: float = 1e-6) -> WhiteningBasis:
     X = _check_X(X)
     if not 0 <= floor < 1:
         raise ConfigError(f"floor must lie in [0, 1), got {floor}.")
-    n = X.shape[0]
-    Xf = np.asarray(X, dtype=np.float32)
-    with _single_blas():
-        cov = (Xf.T @ Xf).astype(np.float64) / max(n, 1)
-        lam, U = np.linalg.eigh(cov)
+    with _Pool(n_jobs, X.shape[0]) as pool:
+        return _whitening(np.asarray(X, dtype=np.float32), floor, pool)
+
+
+class _Pool:
+    """A thread pool for the row blocks of one solver call (``None`` inside when one thread will do).
+
+    BLAS runs single-threaded inside: the products per block are small, gain little from BLAS
+    threads and lose a lot to them on a busy machine.
+    """
+
+    def __init__(self, n_jobs: int | None, n_rows: int):
+        if n_jobs is not None and n_jobs < 1:
+            raise ConfigError(f"n_jobs must be >= 1 (or None for the CPU count), got {n_jobs}.")
+        workers = n_jobs if n_jobs is not None else (os.cpu_count() or 1)
+        self.workers = max(1, min(workers, -(-n_rows // _BLOCK_ROWS)))
+        self.pool = None
+        self._blas = _single_blas()
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._blas.__enter__()
+        if self.workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(self.workers)
+        return self.pool
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+        self._blas.__exit__(*exc)
+
+
+def _whitening(Xf: np.ndarray, floor: float, pool) -> WhiteningBasis:  # type: ignore[no-untyped-def]
+    n, d = Xf.shape
+    cov = np.zeros((d, d))
+    for part in _map_blocks(lambda s, e: Xf[s:e].T @ Xf[s:e], n, pool):
+        cov += part
+    cov /= max(n, 1)
+    lam, U = np.linalg.eigh(cov)
     top = float(lam.max()) if lam.size else 0.0
     keep = lam > max(floor * top, 1e-12)
     lam, U = lam[keep], U[:, keep]
@@ -393,35 +448,82 @@ def whitening_basis(X: np.ndarray, *, floor: float = 1e-6) -> WhiteningBasis:
     )
 
 
-def _softmax_objective(Xg: np.ndarray, y: np.ndarray, K: int, pen: np.ndarray):  # type: ignore[no-untyped-def]
-    """``theta -> (f, grad)`` of one head in whitened coordinates.
+class _HeadGroup:
+    """Softmax heads over the same rows, evaluated together: one pass over the rows for all of them.
 
-    ``f = mean_i CE(softmax(Xg_i V + b), y_i) + 0.5 * sum(pen * V**2)``.
+    In whitened coordinates head ``h`` minimises
+    ``f_h = sum_i w_hi CE(softmax(x_i V_h + b_h), y_hi) + 0.5 * sum(pen_h * V_h**2)`` with
+    ``w_hi = 1 / n_h`` on its labelled rows and 0 elsewhere (``x_i`` ends with a constant 1, whose
+    row of ``V_h`` holds the intercepts). :meth:`jobs` takes the current point of every active
+    head and puts their weights side by side (one wide product instead of one narrow product per
+    head: narrow products use a fraction of what the CPU can do); it returns one job per block of
+    rows (:data:`_BLOCK_ROWS`) and a function that adds the jobs' partial sums in block order and
+    gives ``(f_h, grad_h)`` per head.
     """
-    n, r = Xg.shape
-    rows = np.arange(n)
-    inv_n = np.float32(1.0 / n)
 
-    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        V = theta[: r * K].reshape(r, K)
-        Z = Xg @ V
-        Z += theta[r * K :]
-        Z -= Z.max(axis=1, keepdims=True)
-        # clipping at -50 keeps exp() out of float32 denormals (which slow BLAS by
-        # orders of magnitude); such probabilities (< 2e-22) change nothing
-        np.maximum(Z, -50.0, out=Z)
-        E = np.exp(Z)
-        S = E.sum(axis=1, keepdims=True)
-        f = (float(np.log(S).sum(dtype=np.float64)) - float(Z[rows, y].sum(dtype=np.float64))) / n
-        E /= S
-        E[rows, y] -= 1.0
-        E *= inv_n
-        gV = Xg.T @ E
-        gV += pen * V
-        f += 0.5 * float((pen * V.astype(np.float64) ** 2).sum())
-        return f, np.concatenate([gV.ravel(), E.sum(axis=0)])
+    def __init__(self, X: np.ndarray, ys: list[np.ndarray], Ks: list[int], pens: list[np.ndarray]):
+        self.X, self.Ks, self.pens = X, Ks, pens
+        n = X.shape[0]
+        Y = np.stack(ys)
+        mask = Y >= 0
+        w = (mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)).astype(np.float32)
+        Y = np.where(mask, Y, 0)
+        self.blocks = [(s, min(n, s + _BLOCK_ROWS)) for s in range(0, n, _BLOCK_ROWS)]
+        # per head and block: weights, and the flat index of each row's true class in the block's
+        # (classes x rows) score slab
+        self.w = [[w[h, s:e] for s, e in self.blocks] for h in range(len(ys))]
+        self.at = [[Y[h, s:e] * (e - s) + np.arange(e - s) for s, e in self.blocks] for h in range(len(ys))]
 
-    return fun
+    def jobs(self, active: list[int], thetas: list[np.ndarray]):  # type: ignore[no-untyped-def]
+        ra = self.X.shape[1]
+        Ks = [self.Ks[h] for h in active]
+        ends = np.cumsum(Ks)
+        # a head's theta is its (r + 1, K) matrix flattened row-major; the pass works on transposed
+        # scores (classes x rows), so that every head's softmax reduces over a contiguous slab,
+        # vectorised along the rows
+        VT = np.concatenate([th.reshape(ra, K).T for th, K in zip(thetas, Ks)], axis=0)
+
+        def block(k: int) -> tuple[np.ndarray, np.ndarray]:
+            s, e = self.blocks[k]
+            Xb = self.X[s:e]
+            Zt = VT @ Xb.T
+            f = np.empty(len(active))
+            for i, h in enumerate(active):
+                Z = Zt[ends[i] - Ks[i] : ends[i]]
+                Zf = Z.reshape(-1)
+                at, wb = self.at[h][k], self.w[h][k]
+                M = Z.max(axis=0)
+                zy = Zf[at]
+                Z -= M
+                # clipping at -50 keeps exp() out of float32 denormals (which slow BLAS by orders of
+                # magnitude); such probabilities (< 2e-22) change nothing
+                np.maximum(Z, -50.0, out=Z)
+                np.exp(Z, out=Z)
+                S = Z.sum(axis=0)
+                f[i] = float(((np.log(S) + M - zy) * wb).sum(dtype=np.float64))
+                Z *= wb / S
+                Zf[at] -= wb  # softmax minus one-hot, weighted
+            return f, Zt @ Xb
+
+        def finish(parts: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+            f, G = parts[0]
+            for p in parts[1:]:
+                f, G = f + p[0], G + p[1]
+            out = []
+            for i, h in enumerate(active):
+                pen = self.pens[h]
+                Vh = VT[ends[i] - Ks[i] : ends[i]].T
+                g = G[ends[i] - Ks[i] : ends[i]].T + pen * Vh
+                fh = float(f[i]) + 0.5 * float((pen * Vh.astype(np.float64) ** 2).sum())
+                out.append((fh, g.ravel()))
+            return out
+
+        return [lambda k=k: block(k) for k in range(len(self.blocks))], finish
+
+
+#: Heads whose labelled rows are at least this share of all rows are solved together over all rows
+#: (rows they ignore get weight 0); heads on smaller row subsets are solved on a copy of their rows.
+_SHARED_ROWS = 0.25
 
 
 def fit_logreg_heads(
@@ -439,11 +541,15 @@ def fit_logreg_heads(
     Each head minimises scikit-learn's objective for ``LogisticRegression(C)``
     on its labelled rows (see the module docstring). The work the heads share
     is done once: the whitening of ``X`` (:func:`whitening_basis`, one
-    eigendecomposition), and the row subset of every distinct labelling
-    pattern (a task and its control task read the same rows). Each head then
-    runs its own L-BFGS in the whitened coordinates, where the problem is far
-    better conditioned than in the original ones (typically 3-5x fewer
-    iterations), and stops as soon as *it* has converged.
+    eigendecomposition), in whose coordinates the problem is far better
+    conditioned than in the original ones (typically 3-5x fewer iterations),
+    and the passes over the rows. Each head runs its own L-BFGS and stops as
+    soon as *it* has converged, but the heads advance in lockstep: the points
+    all active heads ask for are evaluated in one pass over their rows, with
+    their weight matrices side by side (one wide matrix product instead of
+    one narrow product per head). Heads labelling at least half of the rows
+    share the pass over all rows; heads on smaller row subsets (a rare
+    morphological feature) share a pass over their own rows.
 
     Parameters
     ----------
@@ -467,9 +573,9 @@ def fit_logreg_heads(
         Precomputed :func:`whitening_basis` of ``X`` (to share between calls
         on the same features, e.g. several ``C`` values).
     n_jobs : int, optional
-        Threads solving heads in parallel (default: the CPU count). BLAS runs
-        single-threaded inside: small products gain little from BLAS threads
-        and lose a lot to them on a busy machine.
+        Threads sharing each pass over the rows, block by block (default: the
+        CPU count). BLAS runs single-threaded inside. The result does not
+        depend on ``n_jobs``.
 
     Returns
     -------
@@ -501,67 +607,87 @@ def fit_logreg_heads(
             f"Warm start has weights of shape {init.W.shape} and offsets {list(init.offsets)}, "
             f"but these heads need ({d}, {K}) and {list(offsets)}."
         )
-    if basis is None:
-        basis = whitening_basis(X)
-    elif basis.P.shape[0] != d:
+    if basis is not None and basis.P.shape[0] != d:
         raise ConfigError(f"basis was computed on {basis.P.shape[0]} features but X has {d}.")
-    r = basis.rank
     W = np.zeros((d, K), dtype=np.float32)
     b = np.zeros(K, dtype=np.float32)
-    with _single_blas():
-        Xw = X @ basis.P
-    subsets: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-    jobs = []
-    for j, h in enumerate(heads):
-        mask = h.y >= 0
-        if not mask.any() or h.n_classes < 2:
-            continue
-        key = np.packbits(mask).tobytes()
-        if key not in subsets:
-            rows = np.flatnonzero(mask)
-            subsets[key] = (rows, Xw if len(rows) == n else np.ascontiguousarray(Xw[rows]))
-        jobs.append((j, *subsets[key]))
-
-    def solve(job: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray, int, bool]:
-        j, rows, Xg = job
-        h = heads[j]
-        s, e = int(offsets[j]), int(offsets[j + 1])
-        y = h.y[rows].astype(np.int64)
-        Kh = e - s
-        c_eff = h.C / 2.0 if h.n_classes == 2 else h.C
-        pen = ((1.0 / (c_eff * len(rows))) * basis.inv_var)[:, None].astype(np.float32)
-        if init is not None:
-            V0 = basis.P_inv @ init.W[:, s:e]
-            b0 = init.b[s:e]
-        else:  # zero weights, intercepts at the log class frequencies (the optimum for V = 0 without penalty)
-            V0 = np.zeros((r, Kh), dtype=np.float32)
-            lp = np.log((np.bincount(y, minlength=Kh) + 0.5) / (len(y) + 0.5 * Kh))
-            b0 = lp - lp.mean()
-        theta0 = np.concatenate([np.asarray(V0, np.float32).ravel(), np.asarray(b0, np.float32)])
-        theta, it, ok = _lbfgs(_softmax_objective(Xg, y, Kh, pen), theta0, max_iter=max_iter, tol=tol)
-        return j, theta, it, ok
-
-    # the heads are independent problems: largest first, on up to n_jobs threads
-    # (numpy releases the GIL in the products), each with single-threaded BLAS
-    jobs.sort(key=lambda jb: -len(jb[1]) * int(sizes[jb[0]]))
-    workers = max(1, min(len(jobs), n_jobs if n_jobs is not None else (os.cpu_count() or 1)))
-    with _single_blas():
-        if workers == 1:
-            results = [solve(jb) for jb in jobs]
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(workers) as pool:
-                results = list(pool.map(solve, jobs))
     iters = [0] * len(heads)
     converged = True
-    for j, theta, it, ok in results:
-        s, e = int(offsets[j]), int(offsets[j + 1])
-        Kh = e - s
-        W[:, s:e] = basis.P @ theta[: r * Kh].reshape(r, Kh)
-        b[s:e] = theta[r * Kh :]
-        iters[j] = it
-        converged = converged and ok
+    with _Pool(n_jobs, n) as pool:
+        if basis is None:
+            basis = _whitening(X, 1e-6, pool)
+        r = basis.rank
+        P = basis.P
+        Xw = np.empty((n, r + 1), dtype=np.float32)  # whitened features and a column of ones
+        Xw[:, r] = 1.0
+
+        def whiten(s: int, e: int) -> None:
+            Xw[s:e, :r] = X[s:e] @ P
+
+        _map_blocks(whiten, n, pool)
+        # group the heads by the rows they read: all rows, or one subset per labelling pattern
+        groups: dict[bytes, list[int]] = {}
+        for j, h in enumerate(heads):
+            mask = h.y >= 0
+            if not mask.any() or h.n_classes < 2:
+                continue
+            key = b"" if mask.sum() >= _SHARED_ROWS * n else np.packbits(mask).tobytes()
+            groups.setdefault(key, []).append(j)
+        # every head of every group advances in lockstep: one round evaluates the points all
+        # active heads ask for, as one batch of jobs (blocks of rows of every group) on the pool
+        solvers = []  # (group, the heads' indices, their L-BFGS coroutines)
+        for key, js in sorted(groups.items(), key=lambda kv: kv[0] != b""):
+            if key == b"":
+                rows, Xg = None, Xw
+            else:
+                rows = np.flatnonzero(heads[js[0]].y >= 0)
+                Xg = np.ascontiguousarray(Xw[rows])
+            ys = [heads[j].y if rows is None else heads[j].y[rows] for j in js]
+            pens, steps = [], []
+            for j, y in zip(js, ys):
+                h = heads[j]
+                s, e = int(offsets[j]), int(offsets[j + 1])
+                yl = y[y >= 0]
+                c_eff = h.C / 2.0 if h.n_classes == 2 else h.C
+                pen = np.zeros((r + 1, 1), dtype=np.float32)  # the intercepts (last row) are not penalised
+                pen[:r, 0] = (1.0 / (c_eff * len(yl))) * basis.inv_var
+                pens.append(pen)
+                if init is not None:
+                    V0 = basis.P_inv @ init.W[:, s:e]
+                    b0 = init.b[s:e]
+                else:  # zero weights, intercepts at the log class frequencies (the optimum for V = 0 without penalty)
+                    V0 = np.zeros((r, e - s), dtype=np.float32)
+                    lp = np.log((np.bincount(yl, minlength=e - s) + 0.5) / (len(yl) + 0.5 * (e - s)))
+                    b0 = lp - lp.mean()
+                theta0 = np.concatenate([np.asarray(V0, np.float32).ravel(), np.asarray(b0, np.float32)])
+                steps.append(_lbfgs_steps(theta0, max_iter=max_iter, tol=tol))
+            solvers.append((_HeadGroup(Xg, ys, [int(sizes[j]) for j in js], pens), js, steps))
+        asks = [{i: next(st) for i, st in enumerate(steps)} for _, _, steps in solvers]
+        while any(asks):
+            batch: list[Any] = []
+            spans = []
+            for (group, _, _), ask in zip(solvers, asks):
+                active = sorted(ask)
+                jobs, finish = group.jobs(active, [ask[i] for i in active]) if active else ([], None)
+                spans.append((active, finish, len(batch), len(jobs)))
+                batch += jobs
+            done = list(pool.map(lambda job: job(), batch)) if pool is not None and len(batch) > 1 else [
+                job() for job in batch]
+            for (group, js, steps), ask, (active, finish, at, k) in zip(solvers, asks, spans):
+                if not active:
+                    continue
+                ask.clear()
+                for i, fg in zip(active, finish(done[at : at + k])):
+                    try:
+                        ask[i] = steps[i].send(fg)
+                    except StopIteration as stop:
+                        theta, it, ok = stop.value
+                        j = js[i]
+                        s, e = int(offsets[j]), int(offsets[j + 1])
+                        W[:, s:e] = P @ theta[: r * (e - s)].reshape(r, e - s)
+                        b[s:e] = theta[r * (e - s) :]
+                        iters[j] = it
+                        converged = converged and ok
     return LinearHeads(
         W=W,
         b=b,

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -303,6 +303,11 @@ class MorphTask(ProbeTask):
         fill = "_none_" if self.missing == "none" else None
         return [w.feats.get(self.feature_name, fill) for w in sentence.words]
 
+    def _labels_flat(self, sentences: Sequence[Sentence]) -> list[Label]:
+        """:meth:`labels` of every word of ``sentences`` in one pass (used by :func:`task_labels`)."""
+        fill, feat = ("_none_" if self.missing == "none" else None), self.feature_name
+        return [w.feats.get(feat, fill) for s in sentences for w in s.words]
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.feature_name, self.missing))
 
@@ -403,27 +408,48 @@ def sentences_from_index(words: pd.DataFrame, lang: str) -> list[Sentence]:
         starts = np.concatenate([[0], change, [len(sid)]])
     else:
         starts = np.array([0])
-    forms = words["form"].astype(str).to_numpy()
-    upos = words["upos"].to_numpy()
-    feats = words["feats"].to_numpy()
-    heads = words["head"].to_numpy()
-    deprel = words["deprel"].to_numpy()
-    tags = words["tag"].to_numpy() if "tag" in words.columns else [None] * len(words)
+    forms = words["form"].astype(str).tolist()
+
+    def column(name: str, parse: Callable[[Any], Any]) -> list[Any]:
+        # each distinct value converted once (FEATS strings repeat: one parsed dict per distinct
+        # string, shared by its words, as the CoNLL-U reader does)
+        if name not in words.columns:
+            return [parse(None)] * len(words)
+        cache: dict[Any, Any] = {}
+        out = []
+        for v in words[name].tolist():
+            key = v if isinstance(v, str) else repr(v)
+            got = cache.get(key, cache)
+            if got is cache:
+                got = cache[key] = parse(v)
+            out.append(got)
+        return out
+
+    upos, deprel, tags = column("upos", _opt_str), column("deprel", _opt_str), column("tag", _opt_str)
+    feats = column("feats", parse_feats)
+    heads = column("head", _opt_head)
     seen: set[str] = set()
     out: list[Sentence] = []
-    for a, b in zip(starts[:-1], starts[1:]):
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist()):
         s = sid[a]
         if s in seen:
             raise DataError(f"Word index of {lang!r}: the words of sentence {s!r} are not contiguous (row {a}).")
         seen.add(s)
-        ws = []
-        for k, i in enumerate(range(a, b)):
-            h = heads[i]
-            h = None if h is None or (isinstance(h, float) and np.isnan(h)) or int(h) < 0 else int(h)
-            ws.append(Word(id=k + 1, form=forms[i], span=(0, 0), upos=_opt_str(upos[i]), feats=parse_feats(feats[i]),
-                           head=h, deprel=_opt_str(deprel[i]), tag=_opt_str(tags[i])))
-        out.append(Sentence(sent_id=s, lang=lang, text=" ".join(w.form for w in ws), words=ws))
+        ws = [Word(id=k + 1, form=forms[i], span=(0, 0), upos=upos[i], feats=feats[i], head=heads[i],
+                   deprel=deprel[i], tag=tags[i]) for k, i in enumerate(range(a, b))]
+        out.append(Sentence(sent_id=s, lang=lang, text=" ".join(forms[a:b]), words=ws))
     return out
+
+
+def _owner(cls: type, name: str) -> type | None:
+    """The class in ``cls``'s MRO that defines attribute ``name``."""
+    return next((k for k in cls.__mro__ if name in vars(k)), None)
+
+
+def _opt_head(h: Any) -> int | None:
+    if h is None or (isinstance(h, float) and np.isnan(h)) or int(h) < 0:
+        return None
+    return int(h)
 
 
 def task_labels(task: ProbeTask, sentences: Sequence[Sentence]) -> list[Label]:
@@ -434,6 +460,9 @@ def task_labels(task: ProbeTask, sentences: Sequence[Sentence]) -> list[Label]:
     DataError
         If the task returns the wrong number of labels for a sentence.
     """
+    flat = getattr(task, "_labels_flat", None)
+    if flat is not None and task.level == "word" and _owner(type(task), "_labels_flat") is _owner(type(task), "labels"):
+        return flat(sentences)  # a built-in task's one-pass labels() (not when a subclass overrides labels)
     out: list[Label] = []
     for s in sentences:
         lab = task.labels(s)

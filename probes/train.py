@@ -444,6 +444,10 @@ class _Cells:
     def _digest(rows: list[list[Any]]) -> str:
         return hashlib.sha256(json.dumps(rows, allow_nan=True).encode()).hexdigest()
 
+    def exists(self, layer: int, lang: str) -> bool:
+        """Whether the cell's file is on disk (:meth:`load` still checks it)."""
+        return self._json(layer, lang).is_file()
+
     def load(self, layer: int, lang: str, *, with_probe: bool = False
              ) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray] | None] | None:
         """A finished cell's rows and (with ``with_probe``) its saved linear probe; None if not on disk.
@@ -501,7 +505,7 @@ def _plan_key(cfg: TrainConfig, langs: list[str]) -> str:
 
 
 #: Bumped whenever the solver or the cell layout changes what a cell contains.
-_CELL_FORMAT = 2
+_CELL_FORMAT = 3
 
 
 def _load_words(store: Any, lang: str, layer: int, n_words: int) -> np.ndarray:
@@ -517,16 +521,35 @@ def _load_words(store: Any, lang: str, layer: int, n_words: int) -> np.ndarray:
     return X
 
 
-def _lang_cell(store: Any, cfg: TrainConfig, ld: _LangData, layer: int, clf: list[str], reg: list[str],
-               arc: list[str]) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray] | None, np.ndarray]:
-    """All probes of one (language, layer): result rows, the linear probe and the raw test-word vectors
-    (both for the layer's cross-lingual cell)."""
-    rows = _Rows(store.model)
-    lang = ld.lang
-    X = _load_words(store, lang, layer, len(ld.split))
+@dataclass
+class _CellInput:
+    """The features of one (language, layer) cell, read, checked and standardised."""
+
+    X: np.ndarray
+    std: Standardizer
+    Xtr: np.ndarray
+    Xdv: np.ndarray
+    Xte: np.ndarray
+
+
+def _cell_input(store: Any, ld: _LangData, layer: int) -> _CellInput:
+    X = _load_words(store, ld.lang, layer, len(ld.split))
     tr, dv, te = ld.rows(0), ld.rows(1), ld.rows(2)
     std = Standardizer(X[tr])
-    Xtr, Xdv, Xte = std.transform(X[tr]), std.transform(X[dv]), std.transform(X[te])
+    return _CellInput(X, std, std.transform(X[tr]), std.transform(X[dv]), std.transform(X[te]))
+
+
+def _lang_cell(store: Any, cfg: TrainConfig, ld: _LangData, layer: int, clf: list[str], reg: list[str],
+               arc: list[str], inp: _CellInput | None = None
+               ) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray] | None, np.ndarray]:
+    """All probes of one (language, layer): result rows, the linear probe and the raw test-word vectors
+    (both for the layer's cross-lingual cell). ``inp``: the cell's features if already read."""
+    rows = _Rows(store.model)
+    lang = ld.lang
+    if inp is None:
+        inp = _cell_input(store, ld, layer)
+    X, std, Xtr, Xdv, Xte = inp.X, inp.std, inp.Xtr, inp.Xdv, inp.Xte
+    tr, dv, te = ld.rows(0), ld.rows(1), ld.rows(2)
     saved: dict[str, np.ndarray] | None = None
     # ---- classification: every task (and its control) as one head on the same features
     names = [n for n in clf if ld.tasks[n].eligible]
@@ -665,16 +688,58 @@ def _run_store(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str]
     arc = [t.task_name for t in word_tasks if t.kind == "arc"]
     pooled = [t for t in tasks if t.level == "sentence"]
     cells = _Cells(out, _plan_key(cfg, langs), store) if out is not None else None
+    bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell", disable=not progress)
+    # while a cell is solved, one thread reads, verifies and standardises the next cell's features
+    # (hashing, reading and numpy release the GIL): the solver's threads then do not wait for them
+    order = [(layer, lang) for layer in layers for lang in langs
+             if not (cells is not None and cells.exists(layer, lang))]
+    ahead = _Prefetch(lambda cell: _cell_input(store, lds[cell[1]], cell[0]), order)
+    try:
+        all_rows, reused = _grid_cells(store, cfg, layers, langs, lds, clf, reg, arc, pooled, cells, bar, ahead)
+    finally:
+        ahead.close()
+    bar.close()
+    return all_rows, skipped, reused
+
+
+class _Prefetch:
+    """Computes ``fn(item)`` for the next item of ``order`` in a background thread."""
+
+    def __init__(self, fn: Callable[[Any], Any], order: list[Any]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.fn, self.order = fn, order
+        self.pool = ThreadPoolExecutor(1) if len(order) > 1 else None
+        self.pending: dict[Any, Any] = {}
+
+    def get(self, item: Any) -> Any:
+        """``fn(item)`` (prefetched when possible); starts on the item after it."""
+        fut = self.pending.pop(item, None)
+        if self.pool is not None and item in self.order:
+            i = self.order.index(item)
+            if i + 1 < len(self.order) and self.order[i + 1] not in self.pending:
+                self.pending[self.order[i + 1]] = self.pool.submit(self.fn, self.order[i + 1])
+        return fut.result() if fut is not None else self.fn(item)
+
+    def close(self) -> None:
+        for fut in self.pending.values():
+            fut.cancel()
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def _grid_cells(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str], lds: dict[str, _LangData],
+                clf: list[str], reg: list[str], arc: list[str], pooled: list[ProbeTask], cells: Any, bar: Any,
+                ahead: _Prefetch) -> tuple[list[tuple[Any, ...]], int]:
     all_rows: list[tuple[Any, ...]] = []
     reused = 0
-    bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell", disable=not progress)
     for layer in layers:
         probes: dict[str, dict[str, np.ndarray]] = {}
         test_X: dict[str, np.ndarray] = {}
         for lang in langs:
             done = cells.load(layer, lang, with_probe=cfg.cross_lingual) if cells is not None else None
             if done is None:
-                got, saved, Xte = _lang_cell(store, cfg, lds[lang], layer, clf, reg, arc)
+                got, saved, Xte = _lang_cell(store, cfg, lds[lang], layer, clf, reg, arc, ahead.get((layer, lang)))
                 if cfg.cross_lingual:
                     test_X[lang] = Xte
                 if cells is not None:
@@ -695,8 +760,7 @@ def _run_store(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str]
             else:
                 got = done[0]
             all_rows.extend(got)
-    bar.close()
-    return all_rows, skipped, reused
+    return all_rows, reused
 
 
 def _train_y(ld: _LangData, name: str) -> np.ndarray:
