@@ -35,7 +35,7 @@ fits the scaling once on training rows.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,59 +283,70 @@ def _lbfgs_steps(x0: np.ndarray, *, max_iter: int, tol: float, m: int = 10, max_
     as a coroutine so that a driver can evaluate many independent problems
     in one pass over their shared data (:class:`_HeadGroup`).
     """
-    x = x0.copy()
+    x = np.array(x0, dtype=np.float32)  # float32 throughout: this bookkeeping runs between the passes
     f, g = yield x
     S: list[np.ndarray] = []
     Yl: list[np.ndarray] = []
     rho: list[float] = []
+
+    def gmax(v: np.ndarray) -> float:
+        return max(float(v.max()), -float(v.min()))
+
     for it in range(max_iter):
-        if float(np.abs(g).max()) <= tol:
+        if gmax(g) <= tol:
             return x, it, True
-        q = g.astype(np.float64)
+        q = np.array(g, dtype=np.float32)
         alphas = []
         for s_, y_, r_ in zip(reversed(S), reversed(Yl), reversed(rho)):
-            a = r_ * float(s_ @ q)
+            a = r_ * float(np.dot(s_, q))
             alphas.append(a)
-            q -= a * y_
+            q -= np.float32(a) * y_
         if S:
-            q *= float(S[-1] @ Yl[-1]) / float(Yl[-1] @ Yl[-1])
+            q *= np.float32(float(np.dot(S[-1], Yl[-1])) / float(np.dot(Yl[-1], Yl[-1])))
             step = 1.0
         else:
-            step = min(1.0, 1.0 / max(float(np.abs(g).sum()), 1e-12))
+            step = min(1.0, 1.0 / max(float(np.abs(g).sum(dtype=np.float64)), 1e-12))
         for s_, y_, r_, a in zip(S, Yl, rho, reversed(alphas)):
-            q += (a - r_ * float(y_ @ q)) * s_
-        direction = -q
-        slope = float(g @ direction)
+            q += np.float32(a - r_ * float(np.dot(y_, q))) * s_
+        direction = np.negative(q, out=q)
+        slope = float(np.dot(g, direction))
         if slope >= 0:  # not a descent direction: restart from steepest descent
             S.clear(), Yl.clear(), rho.clear()
-            direction = -g.astype(np.float64)
-            slope = float(g @ direction)
-            step = min(1.0, 1.0 / max(float(np.abs(g).sum()), 1e-12))
+            direction = -g
+            slope = float(np.dot(g, direction))
+            step = min(1.0, 1.0 / max(float(np.abs(g).sum(dtype=np.float64)), 1e-12))
         for _ in range(max_ls):
-            x_new = (x + step * direction).astype(np.float32)
+            x_new = x + np.float32(step) * direction
             f_new, g_new = yield x_new
             if f_new <= f + 1e-4 * step * slope:
                 break
             step *= 0.5
         else:
             return x, it, False
-        s_vec = (x_new - x).astype(np.float64)
-        y_vec = (g_new - g).astype(np.float64)
-        sy = float(s_vec @ y_vec)
-        if sy > 1e-10 * float(y_vec @ y_vec):
+        s_vec = x_new - x
+        y_vec = g_new - g
+        sy = float(np.dot(s_vec, y_vec))
+        if sy > 1e-10 * float(np.dot(y_vec, y_vec)):
             S.append(s_vec), Yl.append(y_vec), rho.append(1.0 / sy)
             if len(S) > m:
                 S.pop(0), Yl.pop(0), rho.pop(0)
         df = f - f_new
         x, f, g = x_new, f_new, g_new
         if df <= 1e-12 * max(abs(f), 1.0):
-            return x, it + 1, float(np.abs(g).max()) <= tol
-    return x, max_iter, float(np.abs(g).max()) <= tol
+            return x, it + 1, gmax(g) <= tol
+    return x, max_iter, gmax(g) <= tol
 
 
 #: Rows per block of the solver's passes over the features: blocks are the unit of work of the
 #: threads, and their partial sums are added in block order (results do not depend on n_jobs).
 _BLOCK_ROWS = 2048
+
+
+def _run_all(jobs: list[Callable[[], Any]], pool) -> list[Any]:  # type: ignore[no-untyped-def]
+    """``[job() for job in jobs]``, on ``pool`` when there is more than one job (results in order)."""
+    if pool is None or len(jobs) < 2:
+        return [job() for job in jobs]
+    return list(pool.map(lambda job: job(), jobs))
 
 
 def _map_blocks(fn, n: int, pool) -> list:  # type: ignore[no-untyped-def]
@@ -478,10 +489,10 @@ class _HeadGroup:
         ra = self.X.shape[1]
         Ks = [self.Ks[h] for h in active]
         ends = np.cumsum(Ks)
-        # a head's theta is its (r + 1, K) matrix flattened row-major; the pass works on transposed
-        # scores (classes x rows), so that every head's softmax reduces over a contiguous slab,
-        # vectorised along the rows
-        VT = np.concatenate([th.reshape(ra, K).T for th, K in zip(thetas, Ks)], axis=0)
+        # a head's theta is its (K, r + 1) matrix [V^T | b] flattened row-major; the pass works on
+        # transposed scores (classes x rows), so that every head's softmax reduces over a contiguous
+        # slab, vectorised along the rows
+        VT = np.concatenate([th.reshape(K, ra) for th, K in zip(thetas, Ks)], axis=0)
 
         def block(k: int) -> tuple[np.ndarray, np.ndarray]:
             s, e = self.blocks[k]
@@ -506,16 +517,18 @@ class _HeadGroup:
             return f, Zt @ Xb
 
         def finish(parts: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+            """Add the blocks' partial sums (in block order); ``(f, grad)`` per head."""
             f, G = parts[0]
             for p in parts[1:]:
                 f, G = f + p[0], G + p[1]
             out = []
             for i, h in enumerate(active):
                 pen = self.pens[h]
-                Vh = VT[ends[i] - Ks[i] : ends[i]].T
-                g = G[ends[i] - Ks[i] : ends[i]].T + pen * Vh
-                fh = float(f[i]) + 0.5 * float((pen * Vh.astype(np.float64) ** 2).sum())
-                out.append((fh, g.ravel()))
+                Vh = VT[ends[i] - Ks[i] : ends[i]]
+                g = Vh * pen
+                g += G[ends[i] - Ks[i] : ends[i]]
+                sq = np.einsum("kr,kr->r", Vh, Vh, dtype=np.float64)
+                out.append((float(f[i]) + 0.5 * float(sq @ pen), g.ravel()))
             return out
 
         return [lambda k=k: block(k) for k in range(len(self.blocks))], finish
@@ -649,8 +662,8 @@ def fit_logreg_heads(
                 s, e = int(offsets[j]), int(offsets[j + 1])
                 yl = y[y >= 0]
                 c_eff = h.C / 2.0 if h.n_classes == 2 else h.C
-                pen = np.zeros((r + 1, 1), dtype=np.float32)  # the intercepts (last row) are not penalised
-                pen[:r, 0] = (1.0 / (c_eff * len(yl))) * basis.inv_var
+                pen = np.zeros(r + 1, dtype=np.float32)  # the intercepts (last column) are not penalised
+                pen[:r] = (1.0 / (c_eff * len(yl))) * basis.inv_var
                 pens.append(pen)
                 if init is not None:
                     V0 = basis.P_inv @ init.W[:, s:e]
@@ -659,7 +672,8 @@ def fit_logreg_heads(
                     V0 = np.zeros((r, e - s), dtype=np.float32)
                     lp = np.log((np.bincount(yl, minlength=e - s) + 0.5) / (len(yl) + 0.5 * (e - s)))
                     b0 = lp - lp.mean()
-                theta0 = np.concatenate([np.asarray(V0, np.float32).ravel(), np.asarray(b0, np.float32)])
+                # a head's parameters: its (K, r + 1) matrix [V^T | b], flattened row-major
+                theta0 = np.concatenate([np.asarray(V0, np.float32).T, np.asarray(b0, np.float32)[:, None]], axis=1).ravel()
                 steps.append(_lbfgs_steps(theta0, max_iter=max_iter, tol=tol))
             solvers.append((_HeadGroup(Xg, ys, [int(sizes[j]) for j in js], pens), js, steps))
         asks = [{i: next(st) for i, st in enumerate(steps)} for _, _, steps in solvers]
@@ -671,8 +685,7 @@ def fit_logreg_heads(
                 jobs, finish = group.jobs(active, [ask[i] for i in active]) if active else ([], None)
                 spans.append((active, finish, len(batch), len(jobs)))
                 batch += jobs
-            done = list(pool.map(lambda job: job(), batch)) if pool is not None and len(batch) > 1 else [
-                job() for job in batch]
+            done = _run_all(batch, pool)
             for (group, js, steps), ask, (active, finish, at, k) in zip(solvers, asks, spans):
                 if not active:
                     continue
@@ -684,8 +697,9 @@ def fit_logreg_heads(
                         theta, it, ok = stop.value
                         j = js[i]
                         s, e = int(offsets[j]), int(offsets[j + 1])
-                        W[:, s:e] = P @ theta[: r * (e - s)].reshape(r, e - s)
-                        b[s:e] = theta[r * (e - s) :]
+                        Th = theta.reshape(e - s, r + 1)
+                        W[:, s:e] = P @ Th[:, :r].T
+                        b[s:e] = Th[:, r]
                         iters[j] = it
                         converged = converged and ok
     return LinearHeads(

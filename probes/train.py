@@ -38,6 +38,8 @@ from probes.probing import (
     Head,
     LinearHeads,
     Standardizer,
+    WhiteningBasis,
+    _single_blas,
     accuracy,
     fit_arc_probe,
     fit_logreg_heads,
@@ -46,6 +48,7 @@ from probes.probing import (
     macro_f1,
     online_codelength,
     r2_score,
+    whitening_basis,
 )
 from probes.registry import Registry
 from probes.tasks import (
@@ -223,13 +226,16 @@ PROBES: Registry[Callable[..., Any]] = Registry("probe")
 
 
 def _fit_linear_multi_c(X: np.ndarray, heads: list[Head], cfg: TrainConfig, init: Any,
-                        X_dev: np.ndarray | None, y_dev: list[np.ndarray] | None) -> LinearHeads:
+                        X_dev: np.ndarray | None, y_dev: list[np.ndarray] | None,
+                        basis: WhiteningBasis | None = None) -> LinearHeads:
     cs = sorted(cfg.C)
     fits = []
     fit = init if isinstance(init, LinearHeads) else None
+    if basis is None:
+        basis = whitening_basis(X, n_jobs=None)  # one whitening for every C
     for c in cs:
         hs = [Head(h.name, h.y, h.n_classes, c) for h in heads]
-        fit = fit_logreg_heads(X, hs, init=fit, max_iter=cfg.max_iter, tol=cfg.tol)
+        fit = fit_logreg_heads(X, hs, init=fit, max_iter=cfg.max_iter, tol=cfg.tol, basis=basis)
         fits.append(fit)
     if len(fits) == 1 or X_dev is None or y_dev is None:
         best = fits[-1]
@@ -252,9 +258,10 @@ def _fit_linear_multi_c(X: np.ndarray, heads: list[Head], cfg: TrainConfig, init
 
 
 @PROBES.register("linear")
-def _linear_probe(X, heads, cfg, init=None, X_dev=None, y_dev=None):  # type: ignore[no-untyped-def]
-    """Multinomial logistic regression with L2 (all heads in one L-BFGS run)."""
-    return _fit_linear_multi_c(X, heads, cfg, init, X_dev, y_dev)
+def _linear_probe(X, heads, cfg, init=None, X_dev=None, y_dev=None, basis=None):  # type: ignore[no-untyped-def]
+    """Multinomial logistic regression with L2 (all heads in one solver call; ``basis``: the
+    :func:`~probes.probing.whitening_basis` of ``X`` if already computed)."""
+    return _fit_linear_multi_c(X, heads, cfg, init, X_dev, y_dev, basis)
 
 
 @PROBES.register("mlp")
@@ -530,13 +537,18 @@ class _CellInput:
     Xtr: np.ndarray
     Xdv: np.ndarray
     Xte: np.ndarray
+    basis: WhiteningBasis | None = None
 
 
-def _cell_input(store: Any, ld: _LangData, layer: int) -> _CellInput:
+def _cell_input(store: Any, ld: _LangData, layer: int, whiten: bool = False, background: bool = False) -> _CellInput:
+    """Read, check and standardise one cell's features (``whiten``: also the linear probes' whitening,
+    on one thread when ``background``, else on all)."""
     X = _load_words(store, ld.lang, layer, len(ld.split))
     tr, dv, te = ld.rows(0), ld.rows(1), ld.rows(2)
     std = Standardizer(X[tr])
-    return _CellInput(X, std, std.transform(X[tr]), std.transform(X[dv]), std.transform(X[te]))
+    Xtr = std.transform(X[tr])
+    basis = whitening_basis(Xtr, n_jobs=1 if background else None) if whiten and len(tr) else None
+    return _CellInput(X, std, Xtr, std.transform(X[dv]), std.transform(X[te]), basis)
 
 
 def _lang_cell(store: Any, cfg: TrainConfig, ld: _LangData, layer: int, clf: list[str], reg: list[str],
@@ -569,7 +581,8 @@ def _lang_cell(store: Any, cfg: TrainConfig, ld: _LangData, layer: int, clf: lis
                 dev_y.append(_local_y(td, td.control[dv]))
                 test_y.append(_local_y(td, td.control[te]))
         for probe in cfg.probe:
-            fit = PROBES.get(probe)(Xtr, heads, cfg, None, Xdv, dev_y)
+            extra = {"basis": inp.basis} if probe == "linear" and inp.basis is not None else {}
+            fit = PROBES.get(probe)(Xtr, heads, cfg, None, Xdv, dev_y, **extra)
             if probe == "linear":
                 k = int(fit.offsets[len(names)])  # the task heads' columns (controls follow)
                 saved = {"mean": std.mean_, "scale": std.scale_, "W": fit.W[:, :k], "b": fit.b[:k],
@@ -693,19 +706,24 @@ def _run_store(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str]
     # (hashing, reading and numpy release the GIL): the solver's threads then do not wait for them
     order = [(layer, lang) for layer in layers for lang in langs
              if not (cells is not None and cells.exists(layer, lang))]
-    ahead = _Prefetch(lambda cell: _cell_input(store, lds[cell[1]], cell[0]), order)
-    try:
-        all_rows, reused = _grid_cells(store, cfg, layers, langs, lds, clf, reg, arc, pooled, cells, bar, ahead)
-    finally:
-        ahead.close()
+    whiten = "linear" in cfg.probe and bool(clf)
+    ahead = _Prefetch(lambda cell, bg: _cell_input(store, lds[cell[1]], cell[0], whiten, bg), order)
+    # BLAS single-threaded for the whole grid: the solver runs its own threads, and the background
+    # thread's products must not change the thread count under the solver's feet
+    with _single_blas():
+        try:
+            all_rows, reused = _grid_cells(store, cfg, layers, langs, lds, clf, reg, arc, pooled, cells, bar, ahead)
+        finally:
+            ahead.close()
     bar.close()
     return all_rows, skipped, reused
 
 
 class _Prefetch:
-    """Computes ``fn(item)`` for the next item of ``order`` in a background thread."""
+    """Computes ``fn(item, True)`` for the next item of ``order`` in a background thread (``fn(item,
+    False)`` for an item asked for that was not prefetched)."""
 
-    def __init__(self, fn: Callable[[Any], Any], order: list[Any]):
+    def __init__(self, fn: Callable[[Any, bool], Any], order: list[Any]):
         from concurrent.futures import ThreadPoolExecutor
 
         self.fn, self.order = fn, order
@@ -718,8 +736,8 @@ class _Prefetch:
         if self.pool is not None and item in self.order:
             i = self.order.index(item)
             if i + 1 < len(self.order) and self.order[i + 1] not in self.pending:
-                self.pending[self.order[i + 1]] = self.pool.submit(self.fn, self.order[i + 1])
-        return fut.result() if fut is not None else self.fn(item)
+                self.pending[self.order[i + 1]] = self.pool.submit(self.fn, self.order[i + 1], True)
+        return fut.result() if fut is not None else self.fn(item, False)
 
     def close(self) -> None:
         for fut in self.pending.values():
