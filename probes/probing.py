@@ -14,9 +14,11 @@ solver call:
   (intercepts unpenalised), the problem ``LogisticRegression(C=C,
   solver="lbfgs")`` solves. What the heads share is computed once: the
   whitening of ``X`` (one eigendecomposition, :func:`whitening_basis`), in
-  whose coordinates the same problem is far better conditioned, and the row
-  subset of each labelling pattern. Each head then runs its own float32
-  L-BFGS and stops when it has converged; warm starts are accepted. Binary
+  whose coordinates the same problem is far better conditioned, and the
+  passes over the rows. Each head runs its own float32 L-BFGS and stops when
+  it has converged, but the heads advance in lockstep: one round evaluates
+  every active head in one wide matrix product per block of rows (blocks on
+  threads). Warm starts are accepted. Binary
   heads use two softmax columns with ``C / 2``, which has the same minimiser
   as scikit-learn's one-column sigmoid with ``C``.
 * :func:`fit_ridge` - ridge regression for many targets from one eigen-
@@ -271,7 +273,7 @@ class _torch_threads:
         torch.set_num_threads(self.old)
 
 
-def _lbfgs_steps(x0: np.ndarray, *, max_iter: int, tol: float, m: int = 10, max_ls: int = 30):  # type: ignore[no-untyped-def]
+def _lbfgs_steps(x0: np.ndarray, *, max_iter: int, tol: float, m: int = 20, max_ls: int = 30):  # type: ignore[no-untyped-def]
     """L-BFGS as a coroutine: yields each point to evaluate, receives ``(f, grad)`` there.
 
     Minimises a smooth convex function. Two-loop recursion with ``m`` pairs
@@ -283,7 +285,7 @@ def _lbfgs_steps(x0: np.ndarray, *, max_iter: int, tol: float, m: int = 10, max_
     as a coroutine so that a driver can evaluate many independent problems
     in one pass over their shared data (:class:`_HeadGroup`).
     """
-    x = np.array(x0, dtype=np.float32)  # float32 throughout: this bookkeeping runs between the passes
+    x: np.ndarray = np.array(x0, dtype=np.float32)  # float32 throughout: this bookkeeping runs between the passes
     f, g = yield x
     S: list[np.ndarray] = []
     Yl: list[np.ndarray] = []
@@ -311,7 +313,9 @@ def _lbfgs_steps(x0: np.ndarray, *, max_iter: int, tol: float, m: int = 10, max_
         direction = np.negative(q, out=q)
         slope = float(np.dot(g, direction))
         if slope >= 0:  # not a descent direction: restart from steepest descent
-            S.clear(), Yl.clear(), rho.clear()
+            S.clear()
+            Yl.clear()
+            rho.clear()
             direction = -g
             slope = float(np.dot(g, direction))
             step = min(1.0, 1.0 / max(float(np.abs(g).sum(dtype=np.float64)), 1e-12))
@@ -327,9 +331,11 @@ def _lbfgs_steps(x0: np.ndarray, *, max_iter: int, tol: float, m: int = 10, max_
         y_vec = g_new - g
         sy = float(np.dot(s_vec, y_vec))
         if sy > 1e-10 * float(np.dot(y_vec, y_vec)):
-            S.append(s_vec), Yl.append(y_vec), rho.append(1.0 / sy)
+            S.append(s_vec)
+            Yl.append(y_vec)
+            rho.append(1.0 / sy)
             if len(S) > m:
-                S.pop(0), Yl.pop(0), rho.pop(0)
+                del S[0], Yl[0], rho[0]
         df = f - f_new
         x, f, g = x_new, f_new, g_new
         if df <= 1e-12 * max(abs(f), 1.0):

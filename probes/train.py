@@ -300,8 +300,11 @@ class _LangData:
         return np.flatnonzero(self.split == part)
 
 
-def _prepare(store: Any, langs: list[str], cfg: TrainConfig) -> tuple[dict[str, _LangData], list[ProbeTask],
-                                                                        dict[str, list[str]], list[dict[str, Any]]]:
+def _prepare(store: Any, langs: list[str], cfg: TrainConfig,
+             on_splits: Callable[[dict[str, _LangData]], None] | None = None
+             ) -> tuple[dict[str, _LangData], list[ProbeTask], dict[str, list[str]], list[dict[str, Any]]]:
+    """Sentences, splits and task labels of every language (``on_splits(lds)`` is called as soon as
+    the splits are known, before the labels are computed)."""
     sents: dict[str, list[Sentence]] = {}
     lds: dict[str, _LangData] = {}
     for lang in langs:
@@ -315,6 +318,8 @@ def _prepare(store: Any, langs: list[str], cfg: TrainConfig) -> tuple[dict[str, 
         if "in_window" in idx.columns:
             wsplit[~idx["in_window"].to_numpy(dtype=bool)] = -1
         lds[lang] = _LangData(lang, ss, wsplit, sent_split, sow)
+    if on_splits is not None:
+        on_splits(lds)
     tasks = resolve_tasks(cfg.tasks, sents, min_examples=cfg.min_examples, missing=cfg.morph_missing)
     vocab: dict[str, list[str]] = {}
     skipped: list[dict[str, Any]] = []
@@ -540,14 +545,15 @@ class _CellInput:
     basis: WhiteningBasis | None = None
 
 
-def _cell_input(store: Any, ld: _LangData, layer: int, whiten: bool = False, background: bool = False) -> _CellInput:
-    """Read, check and standardise one cell's features (``whiten``: also the linear probes' whitening,
-    on one thread when ``background``, else on all)."""
+def _cell_input(store: Any, ld: _LangData, layer: int, whiten: Callable[[], bool] = bool,
+                background: bool = False) -> _CellInput:
+    """Read, check and standardise one cell's features (if ``whiten()``: also the linear probes'
+    whitening, on one thread when ``background``, else on all)."""
     X = _load_words(store, ld.lang, layer, len(ld.split))
     tr, dv, te = ld.rows(0), ld.rows(1), ld.rows(2)
     std = Standardizer(X[tr])
     Xtr = std.transform(X[tr])
-    basis = whitening_basis(Xtr, n_jobs=1 if background else None) if whiten and len(tr) else None
+    basis = whitening_basis(Xtr, n_jobs=1 if background else None) if len(tr) and whiten() else None
     return _CellInput(X, std, Xtr, std.transform(X[dv]), std.transform(X[te]), basis)
 
 
@@ -692,30 +698,53 @@ def _layer_cell(store: Any, cfg: TrainConfig, lds: dict[str, _LangData], langs: 
 def _run_store(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str], progress: bool,
                out: Path | None = None) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], int]:
     """The grid of one store; returns (rows, skipped cells, cells reused from an earlier run)."""
-    from tqdm import tqdm
-
-    lds, tasks, vocab, skipped = _prepare(store, langs, cfg)
-    word_tasks = [t for t in tasks if t.level == "word"]
-    clf = [t.task_name for t in word_tasks if t.kind == "classification"]
-    reg = [t.task_name for t in word_tasks if t.kind == "regression"]
-    arc = [t.task_name for t in word_tasks if t.kind == "arc"]
-    pooled = [t for t in tasks if t.level == "sentence"]
-    cells = _Cells(out, _plan_key(cfg, langs), store) if out is not None else None
-    bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell", disable=not progress)
-    # while a cell is solved, one thread reads, verifies and standardises the next cell's features
-    # (hashing, reading and numpy release the GIL): the solver's threads then do not wait for them
-    order = [(layer, lang) for layer in layers for lang in langs
-             if not (cells is not None and cells.exists(layer, lang))]
-    whiten = "linear" in cfg.probe and bool(clf)
-    ahead = _Prefetch(lambda cell, bg: _cell_input(store, lds[cell[1]], cell[0], whiten, bg), order)
     # BLAS single-threaded for the whole grid: the solver runs its own threads, and the background
     # thread's products must not change the thread count under the solver's feet
     with _single_blas():
+        return _run_store_cells(store, cfg, layers, langs, progress, out)
+
+
+def _run_store_cells(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str], progress: bool,
+                     out: Path | None) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], int]:
+    import threading
+
+    from tqdm import tqdm
+
+    cells = _Cells(out, _plan_key(cfg, langs), store) if out is not None else None
+    # one thread reads, verifies and standardises the next cell's features (hashing, reading and
+    # numpy release the GIL) while the current cell is solved, and the first cell's while the
+    # labels are computed: the solver's threads then do not wait for them
+    order = [(layer, lang) for layer in layers for lang in langs
+             if not (cells is not None and cells.exists(layer, lang))]
+    split_of_lang: dict[str, _LangData] = {}
+    resolved, need = threading.Event(), {"whiten": False}
+
+    def whiten() -> bool:  # known once the tasks are resolved
+        resolved.wait()
+        return need["whiten"]
+
+    ahead = _Prefetch(lambda cell, bg: _cell_input(store, split_of_lang[cell[1]], cell[0], whiten, bg), order)
+
+    def splits_known(lds_: dict[str, _LangData]) -> None:
+        split_of_lang.update(lds_)
+        ahead.start()
+
+    try:
         try:
-            all_rows, reused = _grid_cells(store, cfg, layers, langs, lds, clf, reg, arc, pooled, cells, bar, ahead)
+            lds, tasks, vocab, skipped = _prepare(store, langs, cfg, on_splits=splits_known)
+            clf = [t.task_name for t in tasks if t.level == "word" and t.kind == "classification"]
+            need["whiten"] = "linear" in cfg.probe and bool(clf)
         finally:
-            ahead.close()
-    bar.close()
+            resolved.set()
+        word_tasks = [t for t in tasks if t.level == "word"]
+        reg = [t.task_name for t in word_tasks if t.kind == "regression"]
+        arc = [t.task_name for t in word_tasks if t.kind == "arc"]
+        pooled = [t for t in tasks if t.level == "sentence"]
+        bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell", disable=not progress)
+        all_rows, reused = _grid_cells(store, cfg, layers, langs, lds, clf, reg, arc, pooled, cells, bar, ahead)
+        bar.close()
+    finally:
+        ahead.close()
     return all_rows, skipped, reused
 
 
@@ -727,8 +756,13 @@ class _Prefetch:
         from concurrent.futures import ThreadPoolExecutor
 
         self.fn, self.order = fn, order
-        self.pool = ThreadPoolExecutor(1) if len(order) > 1 else None
+        self.pool = ThreadPoolExecutor(1) if order else None
         self.pending: dict[Any, Any] = {}
+
+    def start(self) -> None:
+        """Start on the first item."""
+        if self.pool is not None and self.order[0] not in self.pending:
+            self.pending[self.order[0]] = self.pool.submit(self.fn, self.order[0], True)
 
     def get(self, item: Any) -> Any:
         """``fn(item)`` (prefetched when possible); starts on the item after it."""
