@@ -149,8 +149,9 @@ class Standardizer:
         X = _check_X(X)
         n = max(X.shape[0], 1)
         self.mean_ = X.sum(axis=0, dtype=np.float64) / n
-        D = X - self.mean_.astype(X.dtype)  # centred in the input's precision, squares summed in float64
-        var = np.einsum("ij,ij->j", D, D, dtype=np.float64) / n
+        D = X - self.mean_.astype(X.dtype)  # centred in the input's precision, sums in float64
+        shift = D.sum(axis=0, dtype=np.float64) / n  # what rounding the mean left in D
+        var = np.einsum("ij,ij->j", D, D, dtype=np.float64) / n - shift**2
         scale = np.sqrt(var)
         scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
         self.scale_ = scale

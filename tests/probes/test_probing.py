@@ -258,3 +258,46 @@ def test_heads_solved_in_threads_equal_serial():
     ser = fit_logreg_heads(X, heads, n_jobs=1)
     np.testing.assert_array_equal(par.W, ser.W)
     assert par.head_iters == ser.head_iters and all(i > 0 for i in par.head_iters)
+
+
+def test_lockstep_over_row_blocks_matches_sklearn_and_ignores_thread_count():
+    """Rows span several solver blocks; heads on all rows, on most rows (shared pass, weight 0
+    elsewhere) and on a rare subset (own pass) are solved in the same rounds; the result is the
+    same with 1 or 2 threads and each head matches scikit-learn fitted on its own rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    import probes.probing as pp
+
+    n = 2 * pp._BLOCK_ROWS + 700
+    X, y = planted(n=n, d=12, k=4, noise=1.5)
+    rng = np.random.default_rng(3)
+    most = np.where(rng.random(n) < 0.6, planted(n=n, d=12, k=3, seed=4, noise=1.5)[1], -1)
+    rare = np.where(rng.random(n) < 0.05, (X[:, 1] + rng.standard_normal(n) > 0).astype(int), -1)
+    assert (most >= 0).mean() >= pp._SHARED_ROWS > (rare >= 0).mean()
+    heads = [Head("all", y, 4), Head("most", most, 3, C=0.3), Head("rare", rare, 2, C=3.0)]
+    one = fit_logreg_heads(X, heads, max_iter=500, tol=1e-5, n_jobs=1)
+    two = fit_logreg_heads(X, heads, max_iter=500, tol=1e-5, n_jobs=2)
+    np.testing.assert_array_equal(one.W, two.W)
+    np.testing.assert_array_equal(one.b, two.b)
+    assert one.head_iters == two.head_iters and one.converged
+    for i, h in enumerate(heads):
+        m = h.y >= 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk = LogisticRegression(C=h.C, max_iter=3000, tol=1e-9).fit(X[m], h.y[m])
+        assert (one.predict(X[m])[i] == sk.predict(X[m])).mean() > 0.995
+        W, b = one.head(h.name)
+        if h.n_classes == 2:
+            np.testing.assert_allclose(W[:, 1] - W[:, 0], sk.coef_[0], atol=3e-3)
+        else:
+            np.testing.assert_allclose(W - W.mean(axis=1, keepdims=True),
+                                       sk.coef_.T - sk.coef_.T.mean(axis=1, keepdims=True), atol=3e-3)
+
+
+def test_standardizer_matches_numpy_statistics():
+    X = (np.random.default_rng(0).standard_normal((500, 7)) * [1, 10, 1e-3, 5, 1, 1, 0] + 100).astype(np.float32)
+    std = Standardizer(X)
+    np.testing.assert_allclose(std.mean_, X.astype(np.float64).mean(axis=0), rtol=1e-12)
+    sd = X.astype(np.float64).std(axis=0)
+    np.testing.assert_allclose(std.scale_[:6], sd[:6], rtol=1e-6)
+    assert std.scale_[6] == 1.0  # constant feature: left centred

@@ -76,6 +76,20 @@ def test_morph_missing_policy(sents):
         MorphTask("Number", missing="maybe")
 
 
+def test_morph_labels_of_many_sentences_equal_per_sentence_labels(sents):
+    """task_labels takes a one-pass route for built-in morphological tasks: same labels as
+    labels() sentence by sentence, and a subclass overriding labels() is still asked."""
+    for missing in ("exclude", "none"):
+        t = MorphTask("Number", missing=missing)
+        assert task_labels(t, sents) == [lab for s in sents for lab in t.labels(s)]
+
+    class Shouting(MorphTask):
+        def labels(self, sentence):
+            return [None if v is None else v.upper() for v in super().labels(sentence)]
+
+    assert task_labels(Shouting("Number"), sents)[:2] == ["SING", "SING"]
+
+
 def test_structural_targets(sents):
     # s1 heads (1-based): 2 0 5 5 2 2
     assert get_task("head-distance").labels(sents[0]) == [1.0, None, 2.0, 1.0, 3.0, 4.0]
