@@ -471,8 +471,9 @@ class _HeadGroup:
 
     In whitened coordinates head ``h`` minimises
     ``f_h = sum_i w_hi CE(softmax(x_i V_h + b_h), y_hi) + 0.5 * sum(pen_h * V_h**2)`` with
-    ``w_hi = 1 / n_h`` on its labelled rows and 0 elsewhere (``x_i`` ends with a constant 1, whose
-    row of ``V_h`` holds the intercepts). :meth:`jobs` takes the current point of every active
+    ``w_hi = 1 / n_h`` on its labelled rows and 0 elsewhere (``x_i`` ends with a constant 1; the
+    last column of a head's ``(K, r + 1)`` parameter matrix ``[V_h^T | b_h]`` holds its
+    intercepts). :meth:`jobs` takes the current point of every active
     head and puts their weights side by side (one wide product instead of one narrow product per
     head: narrow products use a fraction of what the CPU can do); it returns one job per block of
     rows (:data:`_BLOCK_ROWS`) and a function that adds the jobs' partial sums in block order and
