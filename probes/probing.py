@@ -356,12 +356,14 @@ def _run_all(jobs: list[Callable[[], Any]], pool) -> list[Any]:  # type: ignore[
     return list(pool.map(lambda job: job(), jobs))
 
 
+def _row_blocks(n: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the solver's blocks over ``n`` rows (one empty block when ``n == 0``)."""
+    return [(s, min(n, s + _BLOCK_ROWS)) for s in range(0, n, _BLOCK_ROWS)] or [(0, 0)]
+
+
 def _map_blocks(fn, n: int, pool) -> list:  # type: ignore[no-untyped-def]
     """``[fn(start, stop) for each block of rows]``, on ``pool`` when there is more than one block."""
-    blocks = [(s, min(n, s + _BLOCK_ROWS)) for s in range(0, n, _BLOCK_ROWS)] or [(0, 0)]
-    if pool is None or len(blocks) == 1:
-        return [fn(s, e) for s, e in blocks]
-    return list(pool.map(lambda se: fn(*se), blocks))
+    return _run_all([lambda se=se: fn(*se) for se in _row_blocks(n)], pool)
 
 
 @dataclass(frozen=True)
@@ -487,7 +489,7 @@ class _HeadGroup:
         mask = Y >= 0
         w = (mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)).astype(np.float32)
         Y = np.where(mask, Y, 0)
-        self.blocks = [(s, min(n, s + _BLOCK_ROWS)) for s in range(0, n, _BLOCK_ROWS)]
+        self.blocks = _row_blocks(n)
         # per head and block: weights, and the flat index of each row's true class in the block's
         # (classes x rows) score slab
         self.w = [[w[h, s:e] for s, e in self.blocks] for h in range(len(ys))]
@@ -1039,7 +1041,7 @@ def online_codelength(
     # from (only the conditioning differs), so large blocks share one whitening of all rows; small
     # blocks (fewer rows than features) get their own, whose rank (<= rows) shrinks the problem
     d = Xo.shape[1]
-    shared = whitening_basis(Xo)
+    shared = whitening_basis(Xo, n_jobs=None)
     for t0, t1 in zip(ends[:-1], ends[1:]):
         sub = [Head(h.name, yo[i][:t0], h.n_classes, h.C) for i, h in enumerate(heads)]
         basis = whitening_basis(Xo[:t0]) if t0 < d else shared
