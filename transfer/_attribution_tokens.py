@@ -351,18 +351,19 @@ def train_finetune_model(loaded: Any, task: Any, sentences: Sequence[Sentence], 
     """
     import torch
 
-    from transfer.finetune import FINETUNE_DEFAULTS, TaskModel
+    from transfer.finetune import build_task_model, check_options, split_dev
 
-    opts = {**FINETUNE_DEFAULTS, **(options or {})}
-    unknown = set(options or {}) - set(FINETUNE_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"Unknown finetune option(s) {sorted(unknown)}; valid: {sorted(FINETUNE_DEFAULTS)}.")
+    opts = check_options(dict(options or {}))
     device = opts["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(seed)
-    tm = TaskModel(copy.deepcopy(loaded.model), loaded.tokenizer, task, device=device,
-                   max_length=int(opts["max_length"]), prefix=str(opts["prefix"]), seed=seed)
-    tm.train(list(sentences), epochs=int(opts["epochs"]), lr=float(opts["lr"]), head_lr=float(opts["head_lr"]),
-             batch_size=int(opts["batch_size"]), weight_decay=float(opts["weight_decay"]), seed=seed)
+    tm = build_task_model(loaded, task, opts, seed=seed, device=device)
+    sents = list(sentences)
+    tr, dv = split_dev(len(sents), float(opts["dev_fraction"]), seed=seed, key="attribution")
+    tm.train([sents[i] for i in tr], epochs=int(opts["epochs"]), lr=float(opts["lr"]),
+             head_lr=float(opts["head_lr"]), batch_size=int(opts["batch_size"]),
+             weight_decay=float(opts["weight_decay"]), seed=seed, min_steps=int(opts["min_steps"]),
+             max_steps=opts["max_steps"], warmup_ratio=float(opts["warmup_ratio"]),
+             dev=[sents[i] for i in dv], eval_every=int(opts["eval_every"]), patience=int(opts["patience"]))
     tm.encoder.eval()
     if device != "cpu":
         tm.encoder.to("cpu")

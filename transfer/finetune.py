@@ -1,20 +1,33 @@
-"""The ``finetune`` regime: full fine-tuning of the encoder with a task head.
+"""The ``finetune`` regime: fine-tuning the encoder (all of it, or its top N blocks) with a task head.
 
 For GPU users (``device: cuda`` is picked automatically when available); it
-also runs on the CPU, which the tests do on a tiny random model. A batch
-(task, source, seed) fine-tunes a fresh copy of the encoder plus a linear head
-on the source's training examples, evaluates it on every target's test pool
-(k = 0), and for k > 0 continues fine-tuning a copy of the source-tuned model
-on k target examples before evaluating.
+also runs on the CPU. A batch (task, source, seed) fine-tunes a fresh copy of
+the encoder plus a linear head on the source's training examples, evaluates it
+on every target's test pool (k = 0), and for k > 0 continues fine-tuning a copy
+of the source-tuned model on k target examples before evaluating.
+
+Schedule (docs/transfer.md, "Fine-tuning that converges on small data"): the
+number of optimizer steps is ``max(min_steps, epochs x batches per epoch)``
+(capped by ``max_steps``), with linear warmup over ``warmup_ratio`` of the
+steps and linear decay to 0; a held-out slice of the *source* training pool
+(``dev_fraction``) is scored every ``eval_every`` steps, the best state is kept
+and training stops after ``patience`` evaluations without improvement. Target
+data never reaches training before its few-shot step, and is never used for
+early stopping (few-shot continuation runs ``max(fewshot_min_steps,
+fewshot_epochs x batches)`` steps with no early stopping).
+
+``top_n: N`` fine-tunes only the top N blocks plus the head: the frozen lower
+part's output (layer L-N, subword level) is computed once per (task, language)
+and cached (in memory and, inside a run, on disk with a SHA-256), then replayed
+into block L-N+1 at every step; evaluation of every target reuses the same
+cache. BERT/XLM-R-style encoders only for now (a T5 encoder's relative position
+bias lives in block 0; use full fine-tuning there).
 
 Word representations are the mean of the word's subword tokens in the last
 layer (as in the head regime); a sentence pair is encoded as one sequence
 with the tokenizer's pair template and mean-pooled over its content tokens.
 
-Options (``finetune:`` in the config): ``epochs`` (3), ``fewshot_epochs`` (5),
-``lr`` (3e-5), ``head_lr`` (1e-3), ``batch_size`` (16), ``max_length`` (128),
-``weight_decay`` (0.01), ``device`` (``cuda`` if available, else ``cpu``),
-``prefix`` ("").
+Options (``finetune:`` in the config): see :data:`FINETUNE_DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -22,25 +35,122 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, ModelError
+from probes.errors import ConfigError, DataError, ModelError
 from probes.types import Sentence
 from transfer.jobs import Batch, CellStore
 from transfer.regimes import _error, cell_rows, source_examples
 from transfer.splits import shot_indices
 from transfer.tasks import DownstreamTask, Pools, get_task
 
-__all__ = ["FinetuneData", "FinetuneRegime", "FINETUNE_DEFAULTS", "TaskModel"]
+__all__ = ["FinetuneData", "FinetuneRegime", "FINETUNE_DEFAULTS", "TaskModel", "train_schedule", "check_options"]
 
+#: Options of the finetune regime and their defaults (``finetune:`` in a transfer config).
 FINETUNE_DEFAULTS: dict[str, Any] = {
-    "epochs": 3, "fewshot_epochs": 5, "lr": 3e-5, "head_lr": 1e-3, "batch_size": 16, "max_length": 128,
-    "weight_decay": 0.01, "device": None, "prefix": "",
+    "epochs": 3,              # epochs over the source examples (a lower bound on steps comes from min_steps)
+    "min_steps": 300,         # at least this many optimizer steps, whatever the pool size
+    "max_steps": None,        # optional cap
+    "warmup_ratio": 0.1,      # linear warmup over this share of the steps, then linear decay to 0
+    "lr": 5e-5,               # encoder learning rate
+    "head_lr": 1e-3,          # head learning rate
+    "batch_size": 16,
+    "max_length": 128,
+    "weight_decay": 0.01,
+    "dev_fraction": 0.1,      # held-out slice of the SOURCE pool for early stopping (0 = off)
+    "eval_every": 50,         # steps between early-stopping evaluations
+    "patience": 3,            # evaluations without improvement before stopping
+    "fewshot_epochs": 5,
+    "fewshot_min_steps": 50,  # few-shot continuation: at least this many steps (no early stopping)
+    "top_n": None,            # None = full fine-tuning; N = only the top N blocks + head (cached lower layers)
+    "train_embeddings": True,  # full fine-tuning: update the embedding layer too
+    "dropout": None,          # override every dropout probability (None = the model's own)
+    "mixed_precision": None,  # None or "bf16" (autocast; on a CPU without bf16 units it is slower)
+    "device": None,           # "cuda" if available, else "cpu"
+    "prefix": "",
 }
+
+_RANGES: dict[str, tuple[type | tuple[type, ...], float | None, float | None, bool]] = {
+    # name: (types, low, high, None allowed)
+    "epochs": (int, 0, None, False), "min_steps": (int, 0, None, False), "max_steps": (int, 1, None, True),
+    "warmup_ratio": ((int, float), 0, 1, False), "lr": ((int, float), 0, 1, False),
+    "head_lr": ((int, float), 0, 10, False), "batch_size": (int, 1, None, False), "max_length": (int, 4, None, False),
+    "weight_decay": ((int, float), 0, None, False), "dev_fraction": ((int, float), 0, 0.5, False),
+    "eval_every": (int, 1, None, False), "patience": (int, 1, None, False), "fewshot_epochs": (int, 0, None, False),
+    "fewshot_min_steps": (int, 0, None, False), "top_n": (int, 1, None, True),
+    "dropout": ((int, float), 0, 1, True),
+}
+
+
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``options`` over :data:`FINETUNE_DEFAULTS` and validate every value.
+
+    Parameters
+    ----------
+    options : dict
+
+    Returns
+    -------
+    dict
+        The resolved options.
+
+    Raises
+    ------
+    ConfigError
+        Naming the option, the rule, the value and the fix.
+    """
+    unknown = set(options) - set(FINETUNE_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"Unknown finetune option(s) {sorted(unknown)}; valid: {sorted(FINETUNE_DEFAULTS)}.")
+    opts = {**FINETUNE_DEFAULTS, **options}
+    for name, (types, lo, hi, none_ok) in _RANGES.items():
+        v = opts[name]
+        if v is None and none_ok:
+            continue
+        bad = isinstance(v, bool) or not isinstance(v, types) or (isinstance(v, float) and not math.isfinite(v))
+        if not bad:
+            bad = (lo is not None and v < lo) or (hi is not None and v > hi)
+        if bad:
+            rng = f">= {lo}" + (f" and <= {hi}" if hi is not None else "")
+            kind = "an integer" if types is int else "a number"
+            raise ConfigError(f"The finetune option {name!r} must be {kind} {rng}"
+                              f"{' or null' if none_ok else ''}, got {v!r}.")
+    if opts["mixed_precision"] not in (None, "bf16"):
+        raise ConfigError(f"The finetune option 'mixed_precision' must be null or 'bf16', got {opts['mixed_precision']!r}.")
+    return opts
+
+
+def train_schedule(n_examples: int, *, batch_size: int, epochs: int, min_steps: int,
+                   max_steps: int | None = None) -> int:
+    """Number of optimizer steps: ``max(min_steps, epochs x ceil(n / batch_size))``, capped by ``max_steps``.
+
+    Parameters
+    ----------
+    n_examples, batch_size, epochs, min_steps : int
+    max_steps : int, optional
+
+    Returns
+    -------
+    int
+        0 when there is nothing to train on.
+
+    Examples
+    --------
+    >>> train_schedule(500, batch_size=16, epochs=2, min_steps=300)
+    300
+    >>> train_schedule(5000, batch_size=16, epochs=2, min_steps=300)
+    626
+    """
+    if n_examples <= 0 or (epochs <= 0 and min_steps <= 0):
+        return 0
+    n = max(min_steps, epochs * -(-n_examples // batch_size))
+    return min(n, max_steps) if max_steps else n
 
 
 @dataclass
@@ -103,21 +213,65 @@ def _loaded(spec: str) -> Any:
     return _MODELS[spec]
 
 
+def _sentence_key(s: Sentence) -> str:
+    h = hashlib.sha256(f"{s.lang}\x1f{s.sent_id}\x1f{s.text}\x1f{s.text_b or ''}".encode()).hexdigest()
+    return h[:24]
+
+
+def _stub_modules() -> tuple[type, type]:
+    import torch
+
+    class _Skip(torch.nn.Module):
+        """A frozen block whose work is already in the cache: passes its input through."""
+
+        def forward(self, hidden_states: Any, *args: Any, **kwargs: Any) -> Any:
+            return hidden_states
+
+    class _Replay(torch.nn.Module):
+        """The last frozen module: returns the cached layer L-N states of the current batch."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.states: Any = None
+
+        def forward(self, *args: Any, **kwargs: Any) -> Any:
+            if self.states is None:
+                raise ModelError("Internal error: the top-N replay module was called without cached states.")
+            return self.states
+
+    return _Skip, _Replay
+
+
 class TaskModel:
     """An encoder plus a linear head over mean-pooled word or pair representations.
 
     Parameters
     ----------
     encoder : torch.nn.Module
-        A Hugging Face encoder returning ``last_hidden_state``.
+        A Hugging Face encoder returning ``last_hidden_state`` (fine-tuned in place: pass a copy).
     tokenizer : fast tokenizer
     task : DownstreamTask
     device : str
+    max_length : int
+    prefix : str
+    seed : int
+        Seed of the head's initialisation.
+    top_n : int, optional
+        Fine-tune only the top ``top_n`` blocks; the lower part is frozen and
+        its output (layer ``L - top_n``) replayed from a cache.
+    train_embeddings : bool, default=True
+        Full fine-tuning only: whether the embedding layer is updated.
+    dropout : float, optional
+        Override every dropout probability of the encoder.
     """
 
     def __init__(self, encoder: Any, tokenizer: Any, task: DownstreamTask, *, device: str, max_length: int,
-                 prefix: str = "", seed: int = 0):
+                 prefix: str = "", seed: int = 0, top_n: int | None = None, train_embeddings: bool = True,
+                 dropout: float | None = None):
         import torch
+
+        from probes.layers import _blocks_and_path
+        from probes.models import T5_TYPES
 
         self.encoder = encoder.to(device)
         self.tokenizer = tokenizer
@@ -125,6 +279,8 @@ class TaskModel:
         self.device = device
         self.max_length = max_length
         self.prefix = prefix
+        self.autocast: str | None = None
+        self.seen: set[str] = set()  # keys of every sentence this model was trained on (leak checks)
         hidden = int(getattr(encoder.config, "hidden_size", None) or getattr(encoder.config, "d_model"))
         g = torch.Generator().manual_seed(seed)
         self.head = torch.nn.Linear(hidden, len(task.labels)).to(device)
@@ -133,27 +289,120 @@ class TaskModel:
             self.head.bias.zero_()
         pad = getattr(tokenizer, "pad_token_id", None)
         self.pad_id = int(pad) if pad is not None else 0
+        if dropout is not None:
+            for m in self.encoder.modules():
+                if isinstance(m, torch.nn.Dropout):
+                    m.p = float(dropout)
+        arch = "t5" if getattr(encoder.config, "model_type", "") in T5_TYPES else "bert"
+        self.blocks = _blocks_and_path(self.encoder, arch)[0]
+        self.n_blocks = len(self.blocks)
+        self.top_n = top_n
+        self.cache: dict[str, np.ndarray] = {}
+        self._replay: Any = None
+        if top_n is not None:
+            if arch == "t5":
+                raise ConfigError("The finetune option 'top_n' supports BERT/XLM-R-style encoders only (a T5 "
+                                  "encoder's relative position bias is computed in block 0); set top_n: null "
+                                  "for full fine-tuning of T5/mT5.")
+            if not 1 <= top_n <= self.n_blocks:
+                raise ConfigError(f"The finetune option 'top_n' must be between 1 and the model's {self.n_blocks} "
+                                  f"blocks, got {top_n}.")
+            self.split = self.n_blocks - top_n  # cached layer: 0 = embedding output, i = output of block i
+            self._frozen = (self.split, copy.deepcopy([self.blocks[i] for i in range(self.split)]),
+                            self.encoder.embeddings)
+            for p in self.encoder.parameters():
+                p.requires_grad_(False)
+            for i in range(self.split, self.n_blocks):
+                for p in self.blocks[i].parameters():
+                    p.requires_grad_(True)
+            skip, replay = _stub_modules()
+            self._replay = replay().to(device)
+            if self.split == 0:
+                self.encoder.embeddings = self._replay
+            else:
+                for i in range(self.split - 1):
+                    self.blocks[i] = skip()
+                self.blocks[self.split - 1] = self._replay
+        elif not train_embeddings:
+            emb = getattr(self.encoder, "embeddings", None) or getattr(self.encoder, "shared", None)
+            if emb is not None:
+                for p in emb.parameters():
+                    p.requires_grad_(False)
 
     def copy(self) -> TaskModel:
-        return copy.deepcopy(self)
+        """A deep copy (the cache of lower-layer states is shared, not copied)."""
+        cache, self.cache = self.cache, {}
+        try:
+            new = copy.deepcopy(self)
+        finally:
+            self.cache = cache
+        new.cache = cache
+        return new
 
-    def _encode(self, sents: list[Sentence]) -> tuple[Any, list[int]]:
-        """Unit representations (n_units, hidden) of ``sents`` and units per example."""
+    def trainable(self) -> list[Any]:
+        return [p for p in self.encoder.parameters() if p.requires_grad] + list(self.head.parameters())
+
+    # ------------------------------------------------------------------ inputs
+    def _batch_inputs(self, sents: list[Sentence]) -> tuple[list[Any], Any, Any]:
         import torch
 
         from probes.encode import tokenize_sentences
 
         toks = tokenize_sentences(self.tokenizer, sents, prefix=self.prefix, max_length=self.max_length)
         T = max(len(t.ids) for t in toks)
-        B = len(toks)
-        ids = np.full((B, T), self.pad_id, dtype=np.int64)
-        mask = np.zeros((B, T), dtype=np.int64)
+        ids = np.full((len(toks), T), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(toks), T), dtype=np.int64)
         for r, t in enumerate(toks):
             ids[r, : len(t.ids)] = t.ids
             mask[r, : len(t.ids)] = 1
-        out = self.encoder(input_ids=torch.from_numpy(ids).to(self.device),
-                           attention_mask=torch.from_numpy(mask).to(self.device))
-        hs = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
+        return toks, torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
+
+    def lower_states(self, sents: list[Sentence], batch_size: int = 32) -> list[np.ndarray]:
+        """Layer ``L - top_n`` states (n_tokens, hidden) of each sentence, computed with the frozen lower part.
+
+        Reads and fills :attr:`cache`; only sentences not cached yet are encoded.
+        """
+        import torch
+
+        if self.top_n is None:
+            raise ConfigError("lower_states() needs a top-N model (top_n set).")
+        split, lower_blocks, embeddings = self._frozen
+        todo = list({_sentence_key(s): s for s in sents if _sentence_key(s) not in self.cache}.values())
+        for lo in range(0, len(todo), batch_size):
+            chunk = todo[lo: lo + batch_size]
+            toks, ids, mask = self._batch_inputs(chunk)
+            with torch.no_grad():
+                h = embeddings(input_ids=ids)
+                if split > 0:
+                    ext = _bert_mask(self.encoder, mask, h)
+                    for blk in lower_blocks:
+                        blk.eval()
+                        out = blk(h, ext)
+                        h = out[0] if isinstance(out, tuple) else out
+            hs = h.float().cpu().numpy()
+            for r, (s, t) in enumerate(zip(chunk, toks)):
+                self.cache[_sentence_key(s)] = hs[r, : len(t.ids)].copy()
+        return [self.cache[_sentence_key(s)] for s in sents]
+
+    def _forward(self, sents: list[Sentence]) -> tuple[Any, list[int]]:
+        import torch
+
+        toks, ids, mask = self._batch_inputs(sents)
+        if self._replay is not None:
+            states = self.lower_states(sents)
+            T = ids.shape[1]
+            buf = np.zeros((len(sents), T, states[0].shape[1]), dtype=np.float32)
+            for r, st in enumerate(states):
+                buf[r, : len(st)] = st
+            self._replay.states = torch.from_numpy(buf).to(self.device)
+        ctx = (torch.autocast(device_type="cuda" if str(self.device).startswith("cuda") else "cpu",
+                              dtype=torch.bfloat16) if self.autocast == "bf16" else _null_context())
+        with ctx:
+            out = self.encoder(input_ids=ids, attention_mask=mask)
+        if self._replay is not None:
+            self._replay.states = None
+        hs = (out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]).float()
+        B, T = ids.shape
         rows: list[tuple[int, np.ndarray]] = []
         counts = []
         for r, t in enumerate(toks):
@@ -169,40 +418,111 @@ class TaskModel:
         units = torch.from_numpy(P).to(self.device) @ hs.reshape(B * T, -1)
         return units, counts
 
+    # backwards-compatible name (captum explainers call it)
+    _encode = _forward
+
     def _labels(self, sents: list[Sentence]) -> np.ndarray:
         lab = self.task.label_id()
         return np.array([lab.get(l, -1) for s in sents for l in self.task.gold(s)], dtype=np.int64)
 
+    # ------------------------------------------------------------------ training
     def train(self, sents: list[Sentence], *, epochs: int, lr: float, head_lr: float, batch_size: int,
-              weight_decay: float, seed: int) -> None:
-        """Fine-tune encoder and head on ``sents`` (AdamW, linear decay)."""
+              weight_decay: float, seed: int, min_steps: int = 0, max_steps: int | None = None,
+              warmup_ratio: float = 0.0, dev: list[Sentence] | None = None, eval_every: int = 50,
+              patience: int = 3) -> dict[str, Any]:
+        """Fine-tune on ``sents`` (AdamW, linear warmup then linear decay), early stopping on ``dev``.
+
+        Returns
+        -------
+        dict
+            ``steps`` run, ``planned`` steps, ``best_step`` and ``dev_score``
+            (NaN without ``dev``), ``losses`` (mean loss per evaluation window).
+        """
         import torch
 
-        if not sents or epochs <= 0:
-            return
-        self.encoder.train()
+        n_steps = train_schedule(len(sents), batch_size=batch_size, epochs=epochs, min_steps=min_steps,
+                                 max_steps=max_steps)
+        log: dict[str, Any] = {"steps": 0, "planned": n_steps, "best_step": 0, "dev_score": float("nan"),
+                               "losses": []}
+        if n_steps == 0:
+            return log
+        self.seen.update(_sentence_key(s) for s in sents)
+        if self._replay is not None:
+            self.lower_states(list(sents) + list(dev or []))
+        params = self.trainable()
         opt = torch.optim.AdamW([
             {"params": [p for p in self.encoder.parameters() if p.requires_grad], "lr": lr},
             {"params": list(self.head.parameters()), "lr": head_lr},
         ], weight_decay=weight_decay)
-        n_steps = epochs * (-(-len(sents) // batch_size))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / max(1, n_steps)))
+        warm = int(round(warmup_ratio * n_steps))
+
+        def factor(step: int) -> float:
+            if warm and step < warm:
+                return (step + 1) / warm
+            return max(0.0, (n_steps - step) / max(1, n_steps - warm))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         rng = np.random.default_rng(seed)
-        for _ in range(epochs):
-            order = rng.permutation(len(sents))
-            for lo in range(0, len(sents), batch_size):
-                batch = [sents[i] for i in order[lo: lo + batch_size]]
-                y = torch.from_numpy(self._labels(batch)).to(self.device)
-                units, _ = self._encode(batch)
-                loss = torch.nn.functional.cross_entropy(self.head(units), y, ignore_index=-1)
-                if not torch.isfinite(loss):
-                    raise ModelError("Fine-tuning loss became non-finite; lower 'finetune.lr'.")
-                opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(list(self.encoder.parameters()) + list(self.head.parameters()), 1.0)
-                opt.step()
-                sched.step()
+        best: tuple[float, int, Any] | None = None
+        bad = 0
+        window: list[float] = []
+        order: np.ndarray = np.zeros(0, dtype=np.int64)
+        pos = 0
+        step = 0
+        self.encoder.train()
+        while step < n_steps:
+            if pos >= len(order):
+                order, pos = rng.permutation(len(sents)), 0
+            batch = [sents[i] for i in order[pos: pos + batch_size]]
+            pos += batch_size
+            y = torch.from_numpy(self._labels(batch)).to(self.device)
+            units, _ = self._forward(batch)
+            loss = torch.nn.functional.cross_entropy(self.head(units), y, ignore_index=-1)
+            if not torch.isfinite(loss):
+                raise ModelError("Fine-tuning loss became non-finite; lower the finetune option 'lr'.")
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            window.append(float(loss.detach()))
+            if step % eval_every == 0 or step == n_steps:
+                log["losses"].append(float(np.mean(window)))
+                window = []
+                if dev:
+                    score = self.score(dev)
+                    self.encoder.train()
+                    if best is None or score > best[0]:
+                        best, bad = (score, step, self._state()), 0
+                    else:
+                        bad += 1
+                        if bad >= patience:
+                            break
+        log["steps"] = step
+        if best is not None:
+            self._load_state(best[2])
+            log["best_step"], log["dev_score"] = best[1], best[0]
+        else:
+            log["best_step"] = step
         self.encoder.eval()
+        return log
+
+    def _state(self) -> dict[str, Any]:
+        return {"encoder": {k: v.detach().clone() for k, v in self.encoder.state_dict().items()},
+                "head": {k: v.detach().clone() for k, v in self.head.state_dict().items()}}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.encoder.load_state_dict(state["encoder"])
+        self.head.load_state_dict(state["head"])
+
+    def score(self, sents: list[Sentence]) -> float:
+        """The task's headline metric on ``sents`` (used for early stopping)."""
+        from transfer.metrics import METRICS
+
+        pred = self.predict(sents)
+        scores = METRICS.get(self.task.metric)([self.task.gold(s) for s in sents], pred)
+        return float(next(iter(scores.values())))
 
     def predict(self, sents: list[Sentence], batch_size: int = 32) -> list[list[str]]:
         """Predicted labels per example (one per word, or one per pair)."""
@@ -212,7 +532,7 @@ class TaskModel:
         self.encoder.eval()
         with torch.no_grad():
             for lo in range(0, len(sents), batch_size):
-                units, counts = self._encode(sents[lo: lo + batch_size])
+                units, counts = self._forward(sents[lo: lo + batch_size])
                 pred = self.head(units).argmax(-1).cpu().numpy()
                 pos = 0
                 for c in counts:
@@ -221,36 +541,118 @@ class TaskModel:
         return out
 
 
+class _null_context:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _bert_mask(encoder: Any, mask: Any, embedding_output: Any) -> Any:
+    """The attention mask a BERT-style encoder's blocks expect, built the way the model builds it."""
+    make = getattr(encoder, "_create_attention_masks", None)
+    if make is not None:
+        return make(attention_mask=mask, encoder_attention_mask=None, embedding_output=embedding_output,
+                    encoder_hidden_states=None, cache=None, position_ids=None)[0]
+    return encoder.get_extended_attention_mask(mask, mask.shape)
+
+
+def build_task_model(loaded: Any, task: DownstreamTask, opts: dict[str, Any], *, seed: int,
+                     device: str) -> TaskModel:
+    """A :class:`TaskModel` on a copy of ``loaded``'s encoder with the resolved regime options."""
+    tm = TaskModel(copy.deepcopy(loaded.model), loaded.tokenizer, task, device=device,
+                   max_length=int(opts["max_length"]), prefix=str(opts["prefix"]), seed=seed,
+                   top_n=opts["top_n"], train_embeddings=bool(opts["train_embeddings"]), dropout=opts["dropout"])
+    tm.autocast = opts["mixed_precision"]
+    return tm
+
+
+def split_dev(n: int, fraction: float, *, seed: int, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (train, dev) of a source pool of ``n`` examples; dev is empty when fraction is 0 or n < 10."""
+    n_dev = int(math.ceil(fraction * n)) if fraction > 0 and n >= 10 else 0
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"dev/{key}/{seed}".encode()).digest()[:8], "little"))
+    perm = rng.permutation(n)
+    return np.sort(perm[n_dev:]), np.sort(perm[:n_dev])
+
+
+class _DiskStates:
+    """Top-N lower-layer states of one (model, task, language, layer) on disk, with a SHA-256."""
+
+    def __init__(self, root: Path, key: str):
+        self.path = root / "ft-states" / f"{key}.npz"
+
+    def load(self, tm: TaskModel) -> None:
+        from probes.io import sha256_file
+
+        sums = self.path.with_suffix(".sha256")
+        if not (self.path.is_file() and sums.is_file()):
+            return
+        if sums.read_text().strip() != sha256_file(self.path):
+            self.path.unlink(missing_ok=True)  # damaged: recomputed below, never trusted
+            return
+        with np.load(self.path, allow_pickle=False) as z:
+            for k in z.files:
+                tm.cache.setdefault(k, z[k])
+
+    def save(self, tm: TaskModel, keys: list[str]) -> None:
+        import io
+
+        from probes.io import atomic_write_bytes, atomic_write_text
+
+        buf = io.BytesIO()
+        np.savez(buf, **{k: tm.cache[k] for k in keys})
+        data = buf.getvalue()
+        atomic_write_bytes(self.path, data)
+        atomic_write_text(self.path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest())
+
+
 class FinetuneRegime:
-    """Full fine-tuning of the encoder with a task head."""
+    """Fine-tuning of the encoder (full, or top N blocks) with a task head."""
 
     name = "finetune"
+
+    def _states(self, tm: TaskModel, store: CellStore, batch: Batch, lang: str, sents: list[Sentence],
+                pool: str) -> None:
+        if tm.top_n is None or not sents:
+            return
+        key = hashlib.sha256(json.dumps([batch.spec.model, batch.task, lang, pool, tm.split, tm.max_length,
+                                         tm.prefix, len(sents)]).encode()).hexdigest()[:20]
+        disk = _DiskStates(store.out, key)
+        disk.load(tm)
+        missing = [s for s in sents if _sentence_key(s) not in tm.cache]
+        if missing:
+            tm.lower_states(sents)
+            disk.save(tm, list(dict.fromkeys(_sentence_key(s) for s in sents)))
 
     def run_batch(self, batch: Batch, store: CellStore) -> list[dict[str, Any]]:
         import torch
 
         from transfer.metrics import METRICS
 
-        opts = {**FINETUNE_DEFAULTS, **batch.spec.finetune}
-        unknown = set(batch.spec.finetune) - set(FINETUNE_DEFAULTS)
         task = get_task(batch.task)
         data: FinetuneData = batch.features
         outcomes: list[dict[str, Any]] = []
-        device = opts["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
-        train_kw = {"lr": float(opts["lr"]), "head_lr": float(opts["head_lr"]),
-                    "batch_size": int(opts["batch_size"]), "weight_decay": float(opts["weight_decay"])}
         t0 = time.perf_counter()
         try:
-            if unknown:
-                raise ConfigError(f"Unknown finetune option(s) {sorted(unknown)}; valid: {sorted(FINETUNE_DEFAULTS)}.")
+            opts = check_options(dict(batch.spec.finetune))
+            device = opts["device"] or ("cuda" if torch.cuda.is_available() else "cpu")
+            train_kw = {"lr": float(opts["lr"]), "head_lr": float(opts["head_lr"]),
+                        "batch_size": int(opts["batch_size"]), "weight_decay": float(opts["weight_decay"])}
             torch.manual_seed(batch.seed)
             loaded = _loaded(batch.spec.model)
             src = data.get(batch.task, batch.src)
             n_src = int(batch.spec.n_src.get(batch.task, len(src.train)))
             rows_src = source_examples(len(src.train), n_src, task=batch.task, src=batch.src, seed=batch.seed)
-            model = TaskModel(copy.deepcopy(loaded.model), loaded.tokenizer, task, device=device,
-                              max_length=int(opts["max_length"]), prefix=str(opts["prefix"]), seed=batch.seed)
-            model.train([src.train[i] for i in rows_src], epochs=int(opts["epochs"]), seed=batch.seed, **train_kw)
+            tr, dv = split_dev(len(rows_src), float(opts["dev_fraction"]), seed=batch.seed,
+                               key=f"{batch.task}/{batch.src}")
+            train_sents = [src.train[i] for i in rows_src[tr]]
+            dev_sents = [src.train[i] for i in rows_src[dv]]
+            model = build_task_model(loaded, task, opts, seed=batch.seed, device=device)
+            self._states(model, store, batch, batch.src, [src.train[i] for i in rows_src], "train")
+            model.train(train_sents, epochs=int(opts["epochs"]), seed=batch.seed, min_steps=int(opts["min_steps"]),
+                        max_steps=opts["max_steps"], warmup_ratio=float(opts["warmup_ratio"]), dev=dev_sents,
+                        eval_every=int(opts["eval_every"]), patience=int(opts["patience"]), **train_kw)
         except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
             msg = f"source fine-tuning failed: {_error(exc)}"
             for cell, h in batch.cells:
@@ -262,14 +664,22 @@ class FinetuneRegime:
             t1 = time.perf_counter()
             try:
                 tgt = data.get(cell.task, cell.tgt)
+                test_keys = {_sentence_key(s) for s in tgt.test}
                 m = model
                 n_shots = 0
                 if cell.k > 0:
                     shots = shot_indices(len(tgt.train), cell.k, seed=cell.seed, key=f"{cell.task}/{cell.tgt}")
                     n_shots = len(shots)
                     m = model.copy()
-                    m.train([tgt.train[i] for i in shots], epochs=int(opts["fewshot_epochs"]), seed=cell.seed,
+                    shot_sents = [tgt.train[i] for i in shots]
+                    self._states(m, store, batch, cell.tgt, shot_sents, f"shots{cell.seed}")
+                    m.train(shot_sents, epochs=int(opts["fewshot_epochs"]), seed=cell.seed,
+                            min_steps=int(opts["fewshot_min_steps"]), warmup_ratio=float(opts["warmup_ratio"]),
                             **train_kw)
+                if m.seen & test_keys:
+                    raise DataError(f"{len(m.seen & test_keys)} test example(s) of {cell.tgt} were in training; "
+                                    "the pools overlap (check the task's split).")
+                self._states(m, store, batch, cell.tgt, list(tgt.test), "test")
                 pred = m.predict(tgt.test)
                 gold = [task.gold(s) for s in tgt.test]
                 scores = METRICS.get(task.metric)(gold, pred)

@@ -222,7 +222,7 @@ def test_token_attribution_finetune_regime_and_layer_mix(tiny):
 
     loaded, corpus = tiny
     task = get_task("pos")
-    tm = A.train_finetune_model(loaded, task, corpus.sentences["en"][5:13], options={"epochs": 1, "batch_size": 8})
+    tm = A.train_finetune_model(loaded, task, corpus.sentences["en"][5:13], options={"epochs": 1, "batch_size": 8, "min_steps": 0})
     attr = A.finetune_explainer(tm, model=loaded.name).explain(corpus.sentences["de"][2], n_steps=32)
     assert attr.regime == "finetune"
     _check_completeness(attr)

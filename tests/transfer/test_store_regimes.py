@@ -46,7 +46,8 @@ def test_finetune_regime_on_tiny_model(tmp_path, tiny_bert_dir, xtreme_dir):
         "model": str(tiny_bert_dir), "tasks": ["ner", "nli"], "langs": ["en", "de"], "shots": [0, 4],
         "seeds": [0], "regime": "finetune", "data_dir": str(xtreme_dir), "out": str(tmp_path / "ft"),
         "backend": "serial", "progress": False, "figures": False, "train_cap": 8, "test_cap": 6,
-        "finetune": {"epochs": 1, "fewshot_epochs": 1, "batch_size": 4, "max_length": 48, "device": "cpu"},
+        "finetune": {"epochs": 1, "fewshot_epochs": 1, "batch_size": 4, "max_length": 48, "device": "cpu",
+                     "min_steps": 2, "fewshot_min_steps": 1, "eval_every": 2},
     })
     df = run(cfg, log=lambda m: None)
     assert df.attrs["n_failed"] == 0

