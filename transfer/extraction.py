@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,10 @@ def extract_layers(cfg: Any) -> str:
     return str(int(cfg.layer)) if str(cfg.layer).strip().lstrip("-").isdigit() else "all"
 
 
+def _pair_encoding(cfg: Any) -> str:
+    return str(getattr(cfg, "pair_encoding", "joint"))
+
+
 def store_dir(features_dir: str | Path, model: str, task: str, lang: str, options: dict[str, Any]) -> Path:
     """Directory of the store of (model, task, lang) under ``options``."""
     fp = hashlib.sha256(json.dumps({"model": model, "task": task, "lang": lang, **options},
@@ -64,10 +69,16 @@ def _extract_one(cfg: Any, data_dir: str, tname: str, lang: str, d: str, layers:
 
     popt = pool_options(cfg)
     t0 = time.perf_counter()
-    p = get_task(tname).pools(data_dir, lang, pool_cap=popt["pool_cap"], test_cap=popt["test_cap"],
-                              test_fraction=popt["test_fraction"], split_seed=popt["split_seed"])
+    task = get_task(tname)
+    p = task.pools(data_dir, lang, pool_cap=popt["pool_cap"], test_cap=popt["test_cap"],
+                   test_fraction=popt["test_fraction"], split_seed=popt["split_seed"])
+    groups = {"train": p.train, "test": p.test}
+    if task.kind == "pair" and _pair_encoding(cfg) == "separate":
+        for pool, sents in (("train", p.train), ("test", p.test)):
+            groups[f"{pool}_a"] = [replace(s, text_b=None, words=[]) for s in sents]
+            groups[f"{pool}_b"] = [replace(s, text=s.text_b or "", text_b=None, words=[]) for s in sents]
     extract_sentences(
-        loaded if loaded is not None else cfg.model, {"train": p.train, "test": p.test}, d,
+        loaded if loaded is not None else cfg.model, groups, d,
         layers=layers, prefix=cfg.prefix, max_length=cfg.max_length, store_dtype=cfg.store_dtype,
         max_tokens=cfg.extract_max_tokens, device=cfg.device, corpus_name=f"xtreme-{tname}",
         extra_config={"task": tname, "lang": lang, **popt}, progress=cfg.progress, seed=cfg.model_seed,
@@ -146,8 +157,11 @@ def extract_features(
     dirs: dict[str, Path] = {}
     todo: list[tuple[str, str, str]] = []
     for tname in cfg.tasks:
+        # separately encoded pairs live in their own stores; every other store keeps its fingerprint
+        sep = {"pair_encoding": "separate"} if (get_task(tname).kind == "pair"
+                                                and _pair_encoding(cfg) == "separate") else {}
         for lang in cfg.langs:
-            d = store_dir(features_dir, cfg.model, tname, lang, {**popt, **xopt})
+            d = store_dir(features_dir, cfg.model, tname, lang, {**popt, **xopt, **sep})
             dirs[f"{tname}/{lang}"] = d
             if not ((d / MANIFEST).is_file() and (d.parent / f"{d.name}.pools.json").is_file()):
                 todo.append((tname, lang, str(d)))
@@ -173,4 +187,5 @@ def extract_features(
         mf = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
         plans[key] = str(mf.get("plan", ""))
         model_label = str(mf.get("model", {}).get("name", model_label))
-    return StoreFeatures(stores=stores, pools=pools, model=model_label, store_plans=plans)
+    return StoreFeatures(stores=stores, pools=pools, model=model_label, store_plans=plans,
+                         pair_encoding=_pair_encoding(cfg))

@@ -147,6 +147,7 @@ class StoreFeatures(FeatureSource):
     pools: dict[str, list[str]]
     model: str = ""
     store_plans: dict[str, str] = field(default_factory=dict)
+    pair_encoding: str = "joint"
 
     def _store(self, task: str, lang: str) -> Any:
         from probes.store import ActivationStore
@@ -158,7 +159,9 @@ class StoreFeatures(FeatureSource):
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(
-            {"model": self.model, "plans": self.store_plans or self.stores}, sort_keys=True).encode()).hexdigest()[:16]
+            {"model": self.model, "plans": self.store_plans or self.stores,
+             **({"pair_encoding": self.pair_encoding} if self.pair_encoding != "joint" else {})},
+            sort_keys=True).encode()).hexdigest()[:16]
 
     def layers(self, task: str, lang: str) -> list[int]:
         return self._store(task, lang).layers
@@ -182,6 +185,8 @@ class StoreFeatures(FeatureSource):
         ids = [str(s) for s in sidx["sentence_id"]]
         if task.kind == "pair":
             get = st.sentences
+            if self.pair_encoding == "separate":
+                get = _pair_features(st)
             labels = [str(x) for x in sidx["label"]]
             y = np.array([lab.get(l, -1) for l in labels], dtype=np.int64)
             example = np.arange(len(sidx), dtype=np.int64)
@@ -205,6 +210,20 @@ class StoreFeatures(FeatureSource):
         if not np.all(np.isfinite(X[valid])):
             raise DataError(f"Non-finite features in store {str(st.path)!r}, group {pool!r}, layer {lay}.")
         return Units(X=X, y=y, example=example, gold=gold, valid=valid, example_ids=ids)
+
+
+def _pair_features(st: Any) -> Any:
+    """``(pool, layer) -> [u; v; |u - v|; u * v]`` from the store's separately encoded groups ``<pool>_a/_b``."""
+
+    def get(pool: str, layer: int) -> np.ndarray:
+        if f"{pool}_a" not in st.groups:
+            raise DataError(f"Store {str(st.path)!r} has no separately encoded pairs (groups {pool}_a/{pool}_b); "
+                            "it was extracted with pair_encoding: joint. Rerun to extract the separate groups.")
+        u = np.asarray(st.sentences(f"{pool}_a", layer), dtype=np.float32)
+        v = np.asarray(st.sentences(f"{pool}_b", layer), dtype=np.float32)
+        return np.concatenate([u, v, np.abs(u - v), u * v], axis=-1)
+
+    return get
 
 
 def _seed_of(*keys: Any) -> int:

@@ -11,6 +11,9 @@ the head learns a softmax-weighted mix of the (standardised) layers
     up to ``batch_size`` rows, minibatches above), L2-penalised. Supports the
     layer mix. A warm start continues from the current weights (few-shot
     continuation).
+``mlp``
+    One hidden ReLU layer (``hidden`` units) before the softmax, trained like
+    ``softmax`` (Adam, L2 on both weight matrices); supports the layer mix.
 ``ridge``
     Closed-form ridge regression onto one-hot targets. A warm start solves
     ``min ||XW - Y||^2 + alpha ||W - W0||^2``, i.e. shrinks towards the source
@@ -31,7 +34,7 @@ import numpy as np
 from probes.errors import ConfigError, DataError
 from probes.registry import Registry
 
-__all__ = ["HEADS", "Head", "SoftmaxHead", "RidgeHead", "make_head"]
+__all__ = ["HEADS", "Head", "SoftmaxHead", "MLPHead", "RidgeHead", "make_head"]
 
 #: Registry of head classes, keyed by name.
 HEADS: Registry = Registry("classifier head")
@@ -187,7 +190,7 @@ class SoftmaxHead(Head):
                 xb, yb = Xt[idx], yt[idx]
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(self._logits(params, xb), yb)
-            loss = loss + l2 * (params["W"] ** 2).sum()
+            loss = loss + l2 * self._penalty(params)
             loss.backward()
             opt.step()
         self.state_ = {"shape": tuple(X.shape[1:]), "params": {k: v.detach().clone() for k, v in params.items()}}
@@ -203,6 +206,9 @@ class SoftmaxHead(Head):
         with torch.no_grad():
             return self._logits(self.state_["params"], torch.from_numpy(np.ascontiguousarray(Xs))).numpy()
 
+    def _penalty(self, params: dict[str, Any]) -> Any:
+        return (params["W"] ** 2).sum()
+
     @property
     def layer_weights(self) -> np.ndarray | None:
         """Softmax mixing weights over layers, shape ``(n_layers,)``, or ``None``."""
@@ -211,6 +217,51 @@ class SoftmaxHead(Head):
         if self.state_ is None or "mix" not in self.state_["params"]:
             return None
         return torch.softmax(self.state_["params"]["mix"], 0).numpy()
+
+
+@HEADS.register("mlp")
+class MLPHead(SoftmaxHead):
+    """A one-hidden-layer perceptron head (ReLU), optionally over a learned layer mix.
+
+    Parameters
+    ----------
+    hidden : int, default=256
+        Hidden units.
+    steps, warm_steps, lr, l2, batch_size
+        As :class:`SoftmaxHead` (defaults 500, 100, 0.003, 1e-4, 8192); the
+        L2 penalty applies to both weight matrices.
+    """
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {"steps": 500, "warm_steps": 100, "lr": 3e-3, "l2": 1e-4, "batch_size": 8192, "hidden": 256}
+
+    def __init__(self, n_classes: int, *, seed: int = 0, **params: Any):
+        super().__init__(n_classes, seed=seed, **params)
+        h = self.params["hidden"]
+        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+            raise ConfigError(f"The 'hidden' parameter of head mlp must be an integer >= 1, got {h!r}.")
+
+    def _module(self, shape: tuple[int, ...]) -> Any:
+        import torch
+
+        params = super()._module(shape)
+        dim, hidden = shape[-1], int(self.params["hidden"])
+        g = torch.Generator().manual_seed(self.seed + 1)
+        params["W1"] = torch.nn.Parameter(torch.randn(dim, hidden, generator=g) * (2.0 / dim) ** 0.5)
+        params["b1"] = torch.nn.Parameter(torch.zeros(hidden))
+        params["W"] = torch.nn.Parameter(torch.randn(hidden, self.n_classes, generator=g) * 0.01)
+        return params
+
+    def _logits(self, params: dict[str, Any], xb: Any) -> Any:
+        import torch
+
+        if "mix" in params:
+            xb = torch.einsum("nld,l->nd", xb, torch.softmax(params["mix"], dim=0))
+        return torch.relu(xb @ params["W1"] + params["b1"]) @ params["W"] + params["b"]
+
+    def _penalty(self, params: dict[str, Any]) -> Any:
+        return (params["W"] ** 2).sum() + (params["W1"] ** 2).sum()
 
 
 @HEADS.register("ridge")

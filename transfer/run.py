@@ -81,6 +81,11 @@ class TransferConfig:
         Name in :data:`transfer.heads.HEADS` (``ridge`` closed form, ``softmax``).
     head_params : dict
         Parameters of the head (e.g. ``{alpha: 10}``, ``{steps: 300, lr: 0.01}``).
+    pair_encoding : {"joint", "separate"}
+        Sentence-pair tasks in the head regime: ``joint`` encodes premise and
+        hypothesis as one sequence (the tokenizer's pair template, mean over
+        its tokens); ``separate`` encodes each alone and gives the head
+        ``[u; v; |u - v|; u * v]`` (the standard for frozen sentence encoders).
     train_cap : int or None
         Source training examples (sentences or pairs) per source language.
     equal_train_size : bool
@@ -130,6 +135,7 @@ class TransferConfig:
     layer: str = "8"
     head: str = "ridge"
     head_params: dict[str, Any] = field(default_factory=dict)
+    pair_encoding: str = "joint"
     train_cap: int | None = 1000
     equal_train_size: bool = True
     test_cap: int | None = 1000
@@ -173,6 +179,12 @@ class TransferConfig:
         REGIMES.get(self.regime)
         BACKENDS.get(self.backend)
         HEADS.get(self.head)
+        if self.pair_encoding not in ("joint", "separate"):
+            raise ConfigError(f"The 'pair_encoding' parameter must be 'joint' or 'separate', got {self.pair_encoding!r}.")
+        if self.regime == "finetune":
+            from transfer.finetune import check_options
+
+            check_options(dict(self.finetune))
         if self.features not in ("store", "synthetic"):
             raise ConfigError(f"The 'features' parameter must be 'store' or 'synthetic', got {self.features!r}.")
         if str(self.layer).lower() == "mix" and not getattr(HEADS.get(self.head), "supports_mix", False):

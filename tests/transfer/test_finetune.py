@@ -187,3 +187,45 @@ def test_finetuning_real_e5_on_real_ud_learns(data_dir):
     acc = float(np.mean([a == b for a, b in zip(gold, pred)]))
     majority = max(gold.count(t) for t in set(gold)) / len(gold)
     assert acc > majority + 0.3, (acc, majority)
+
+
+def test_pairs_encoded_separately_give_u_v_absdiff_product(tmp_path, tiny_bert_dir, xtreme_dir):
+    """pair_encoding: separate -> premise and hypothesis encoded alone; the head sees [u; v; |u-v|; u*v]."""
+    from probes.config import load_config
+    from probes.models import load_model
+    from probes.store import ActivationStore
+    from transfer.extraction import extract_features
+    from transfer.run import TransferConfig, run
+    from transfer.tasks import get_task
+
+    over = {"model": str(tiny_bert_dir), "tasks": ["nli"], "langs": ["en", "de"], "shots": [0, 3], "seeds": [0],
+            "layer": "last", "data_dir": str(xtreme_dir), "features_dir": str(tmp_path / "feats"),
+            "backend": "serial", "progress": False, "figures": False, "train_cap": 10, "test_cap": 8,
+            "max_length": 64, "store_dtype": "float32", "head": "mlp", "head_params": {"steps": 50, "hidden": 16}}
+    cfg = load_config(TransferConfig, None, {**over, "pair_encoding": "separate", "out": str(tmp_path / "sep")})
+    df = run(cfg, log=lambda m: None)
+    assert df.attrs["n_failed"] == 0 and df["value"].between(0, 1).all()
+    fs = extract_features(cfg, data_dir=xtreme_dir, features_dir=tmp_path / "feats", log=lambda m: None)
+    units = fs.units(get_task("nli"), "en", "test", "last")
+    st = ActivationStore(fs.stores["nli/en"])
+    assert {"train_a", "train_b", "test_a", "test_b"} <= set(st.groups)
+    H = st.sentences("test", 2).shape[1]
+    assert units.X.shape == (8, 4 * H)
+    # u is the premise encoded alone: the mean of the model's last layer over its non-special tokens
+    import torch
+
+    loaded = load_model(str(tiny_bert_dir))
+    prem = get_task("nli").pools(xtreme_dir, "en", pool_cap=10, test_cap=8).test[0].text
+    u = units.X[:, :H]
+    v = units.X[:, H:2 * H]
+    np.testing.assert_allclose(units.X[:, 2 * H:3 * H], np.abs(u - v), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(units.X[:, 3 * H:], u * v, rtol=1e-5, atol=1e-6)
+    enc = loaded.tokenizer(prem, return_special_tokens_mask=True)
+    with torch.no_grad():
+        hs = loaded.model(input_ids=torch.tensor([enc["input_ids"]])).last_hidden_state[0].numpy()
+    keep = ~np.asarray(enc["special_tokens_mask"], dtype=bool)
+    np.testing.assert_allclose(u[0], hs[keep].mean(0), rtol=1e-4, atol=1e-5)
+    # the joint stores are different stores: the default keeps its fingerprint and its numbers
+    joint = load_config(TransferConfig, None, {**over, "out": str(tmp_path / "joint")})
+    fj = extract_features(joint, data_dir=xtreme_dir, features_dir=tmp_path / "feats", log=lambda m: None)
+    assert fj.stores["nli/en"] != fs.stores["nli/en"]
