@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,3 +64,48 @@ def test_resume_after_sigkill(tmp_path):
     assert a["cell"].nunique() == total
     assert not a.duplicated(["cell", "metric"]).any()
     pd.testing.assert_frame_equal(a, b)
+
+
+def _ft_cmd(out: Path, model: Path, data: Path) -> list[str]:
+    return [sys.executable, "-m", "transfer.run", "--regime", "finetune", "--model", str(model),
+            "--data-dir", str(data), "--tasks", "pos", "--langs", "en,de,fr", "--shots", "0,2", "--seeds", "0",
+            "--backend", "serial", "--out", str(out), "--no-progress", "--set", "train_cap=10",
+            "--set", "test_cap=6", "--set", "figures=false",
+            "--set", "finetune={top_n: 1, min_steps: 4, fewshot_min_steps: 2, batch_size: 4, eval_every: 2, "
+                     "max_length: 48, device: cpu}"]
+
+
+@pytest.mark.slow
+def test_finetune_resume_after_sigkill(tmp_path, tiny_bert_dir, xtreme_dir):
+    """The finetune regime (a real transformers model, top-N cache) resumes after SIGKILL with the same table."""
+    total = 3 * 3 * 2
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_ft_cmd(killed, tiny_bert_dir, xtreme_dir), cwd=REPO, env=_env(),
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cells = killed / "cells"
+    n_at_kill = 0
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            n_at_kill = len(list(cells.glob("*/*.json"))) if cells.is_dir() else 0
+            if n_at_kill >= 6:
+                break
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    assert 6 <= n_at_kill < total, n_at_kill
+    r = subprocess.run(_ft_cmd(killed, tiny_bert_dir, xtreme_dir), cwd=REPO, env=_env(), capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert " already done" in r.stderr
+    ref = tmp_path / "ref"
+    r2 = subprocess.run(_ft_cmd(ref, tiny_bert_dir, xtreme_dir), cwd=REPO, env=_env(), capture_output=True,
+                        text=True, timeout=600)
+    assert r2.returncode == 0, r2.stderr[-2000:]
+    a = pd.read_parquet(killed / "transfer.parquet").sort_values(["cell", "metric"]).reset_index(drop=True)
+    b = pd.read_parquet(ref / "transfer.parquet").sort_values(["cell", "metric"]).reset_index(drop=True)
+    assert a["cell"].nunique() == total and not a.duplicated(["cell", "metric"]).any()
+    assert list(a["cell"]) == list(b["cell"])
+    pd.testing.assert_series_equal(a["value"], b["value"], rtol=1e-6, atol=1e-6)
