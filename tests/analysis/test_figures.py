@@ -32,6 +32,10 @@ def _calls(t):
     return {
         "coefficients": lambda out: F.coefficient_plot(t["res"]["coefficients"], out),
         "observed_vs_predicted": lambda out: F.observed_vs_predicted(t["res"]["predictions"], out),
+        "alignment_layers": lambda out: F.alignment_by_layer(
+            pd.concat([t["alignment"], t["alignment"].assign(model="sim-control", value=t["alignment"]["value"] - 0.3)]),
+            out),
+        "alignment_heatmap": lambda out: F.alignment_heatmap(t["alignment"], out, metric="cka"),
         "typology_alignment": lambda out: F.typology_alignment_scatter(t["alignment"], t["features"], "syntax_dist",
                                                                        out, mantel_table=t["mantel"]),
         "mantel_by_layer": lambda out: F.mantel_by_layer_plot(t["mantel"], out),
@@ -46,6 +50,7 @@ def test_every_registered_figure_is_covered(tables):
 
 
 @pytest.mark.parametrize("name", sorted(["coefficients", "observed_vs_predicted", "typology_alignment",
+                                         "alignment_layers", "alignment_heatmap",
                                          "mantel_by_layer", "transfer_matrix", "fewshot_curves", "probe_layers"]))
 def test_figure_writes_png_and_pdf(tables, tmp_path, name):
     png, pdf = _calls(tables)[name](tmp_path / name)

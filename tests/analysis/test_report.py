@@ -72,15 +72,47 @@ def test_sections_provenance_and_configs(report):
     run, page = report
     p = _Collect()
     p.feed(page)
-    for h in ("Provenance", "Transfer", "What explains transfer: xnli", "What explains transfer: pooled",
-              "Few-shot learning curves", "Internal alignment, typology and transfer", "Probes",
-              "Resolved configurations and manifests"):
+    order = ["Summary: five questions", "1. How aligned are the languages inside the model?",
+             "2. Where do syntax and morphology live? (probes)", "3. How well does transfer work?",
+             "Few-shot learning curves", "4. What explains transfer?", "What explains transfer: xnli",
+             "What explains transfer: pooled", "5. Which source language to pick?",
+             "6. Alignment, typology and transfer (Mantel tests)", "Provenance", "Resolved configurations and manifests"]
+    for h in order:
         assert h in p.headings, h
+    # the summary comes first, provenance and configs last, in that order
+    assert [p.headings.index(h) for h in order] == sorted(p.headings.index(h) for h in order)
+    assert p.headings[0] == "Summary: five questions"
     assert "Sim run" in page and "sim-model" in page
     assert sha256_file(run / "transfer" / "transfer.parquet") in page
-    assert "tasks: [xnli, pawsx]" in page  # the run's own resolved config
+    assert "<td>tasks</td>" in page and "<td>xnli, pawsx</td>" in page  # the run's own config, as a table
+    assert "<pre>" not in page and '"permutations": 49' not in page  # no raw config dumps
     assert "skipped" not in page
     assert "NDCG" in page and "Mantel" in page
+
+
+def test_summary_answers_each_question_with_a_number_and_a_link(report):
+    _, page = report
+    summary = page[page.index('<section id="summary">'):page.index("</section>")]
+    assert summary.count("<li><b>") == 5
+    for anchor in ("alignment", "probes", "transfer", "explain", "source"):
+        assert f'href="#{anchor}"' in summary and f'id="{anchor}"' in page
+    assert "Not answered" not in summary
+    assert summary.count("evidence") == 5 and any(ch.isdigit() for ch in summary)
+    assert "not mT5" in summary  # the caveat sits beside the answers
+
+
+def test_pvalues_name_their_method_and_settings_are_not_results(sim, tmp_path):
+    run = sim.make_run(tmp_path / "r")
+    pr = read_table(run / "probes" / "probes.parquet")
+    from probes.tables import write_table
+
+    write_table(pd.concat([pr, pr.assign(metric="C", value=10.0)], ignore_index=True), run / "probes" / "probes")
+    assert run_main(main, ["--run", str(run), "--permutations", "19", "--no-mixed", "--tasks", "xnli"]) == 0
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "Probe C" not in page and not (run / "analysis" / "figures" / "probe_layers_C.png").exists()
+    assert "<td>C</td>" not in page
+    coef_table = page[page.index("Coefficients (per SD of each feature)."):]
+    assert "<th>method</th>" in coef_table[:3000]
 
 
 def test_analysis_tables_and_figures_are_written(report):
