@@ -190,9 +190,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def save_png(fig: Figure, path: str | Path, *, dpi: int = 130, max_bytes: int = MAX_PNG_BYTES) -> Path:
-    """Write ``fig`` as a PNG of at most ``max_bytes`` (the resolution is lowered until it fits).
+    """Write ``fig`` as a PNG of at most ``max_bytes``, atomically; returns the path.
 
-    The file is written atomically (a temporary sibling, then a rename). Returns the path.
+    The image is first re-encoded with a 256-colour palette (figures have few colours), then
+    the resolution is lowered (down to 50 dpi) until the file fits.
     """
     path = Path(path)
     d = dpi
@@ -200,8 +201,21 @@ def save_png(fig: Figure, path: str | Path, *, dpi: int = 130, max_bytes: int = 
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=d)
         data = buf.getvalue()
+        if len(data) > max_bytes:
+            data = _palette_png(data)
         if len(data) <= max_bytes or d <= 50:
             break
-        d = int(d * 0.8)
+        d = max(50, int(d * 0.8))
     atomic_write_bytes(path, data)
     return path
+
+
+def _palette_png(data: bytes) -> bytes:
+    """The PNG re-encoded with an adaptive 256-colour palette (lossless for most figures)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        out = io.BytesIO()
+        im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, format="PNG",
+                                                                                    optimize=True)
+    return out.getvalue()
