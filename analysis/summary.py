@@ -46,7 +46,7 @@ _PRIMARY = ("accuracy", "f1", "entity_f1", "macro_f1", "micro_f1", "exact_match"
 
 #: p-value methods of the transfer models when a coefficient table does not name them (tables written
 #: before analysis.stats recorded a ``method`` column): the fit kind says how its p was computed.
-FALLBACK_METHODS = {"ols": "Wald, two-way cluster-robust SE (source, target)", "mixed": "Wald, mixed model"}
+FALLBACK_METHODS = {"ols": "Wald, SE clustered two-way by source and target", "mixed": "Wald, mixed model"}
 
 
 def with_method(coef: pd.DataFrame) -> pd.DataFrame:
@@ -221,9 +221,12 @@ def _probes_answer(probes: pd.DataFrame | None, model: str | None) -> str | None
         parts.append(s + ")")
     if morph:
         bests = [b for b in (_probe_best(p, t) for t in morph) if b is not None]
-        if bests:
+        if len(bests) == 1:
+            b = bests[0]
+            parts.append(f"{b['task']} at layer {b['layer']} ({b['metric']} {b['value']:.2f})")
+        elif bests:
             layers = [b["layer"] for b in bests]
-            parts.append(f"morphological features ({len(bests)}) peak at layers {min(layers)}-{max(layers)} "
+            parts.append(f"{len(bests)} morphological features peak at layers {min(layers)}-{max(layers)} "
                          f"(median {float(np.median(layers)):g})")
     if not parts:
         return None

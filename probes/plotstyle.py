@@ -156,14 +156,8 @@ def stamp(fig: Figure, *, model: str | Sequence[str] | None, data: str | None = 
     text = "model: " + (", ".join(str(m) for m in models) if models else "not recorded")
     if data:
         text += f"  |  data: {data}"
-    fig.text(0.005, 0.002, text, fontsize=7, color="#444444", ha="left", va="bottom")
-    get_engine = getattr(fig, "get_layout_engine", None)
-    engine = get_engine() if get_engine else None
-    if engine is not None and hasattr(engine, "set"):
-        try:
-            engine.set(h_pad=0.06)  # room for the stamp under the axes
-        except TypeError:
-            pass
+    # a figure-level x label: the constrained layout reserves room for it, so it never overlaps the axes
+    fig.supxlabel(text, x=0.005, ha="left", fontsize=7, color="#444444")
 
 
 def legend_inside(ax, **kwargs) -> None:  # type: ignore[no-untyped-def]

@@ -230,7 +230,10 @@ def mantel_by_layer_plot(mantel_table: pd.DataFrame, out: str | Path, *, alpha: 
     for col, val in (("metric", "alignment"), ("test", "mantel"), ("q", np.nan)):
         if col not in m.columns:
             m[col] = val
-    comps = sorted(m["against"].astype(str).unique(), key=lambda s: (s.startswith("transfer:"), s))[:max_panels]
+    # transfer matrices first, then the comparisons with the strongest |r| at any layer
+    strength = m.assign(a=m["r"].abs()).groupby(m["against"].astype(str))["a"].max()
+    every = sorted(strength.index, key=lambda s: (not s.startswith("transfer:"), -strength[s], s))
+    comps = every[:max_panels]
     metrics = sorted(m["metric"].astype(str).unique())
     fig, axes = S.small_multiples(len(comps), panel=(2.9, 2.4), sharex=True, sharey=True)
     for ax, comp in zip(axes, comps):
@@ -252,7 +255,8 @@ def mantel_by_layer_plot(mantel_table: pd.DataFrame, out: str | Path, *, alpha: 
         ax.set_xlabel("layer", fontsize=8)
         ax.set_ylabel("Mantel r", fontsize=8)
     S.legend_inside(axes[0], loc="lower left", fontsize=6)
-    fig.suptitle(f"Alignment vs each matrix by layer (filled: permutation test, BH q < {alpha})", fontsize=9)
+    shown = f"; {len(comps)} of {len(every)} comparisons, strongest |r| first" if len(comps) < len(every) else ""
+    fig.suptitle(f"Alignment vs each matrix by layer (filled: permutation test, BH q < {alpha}{shown})", fontsize=9)
     data = f"{int(m['n_langs'].max())} languages" if "n_langs" in m.columns else None
     if data and "permutations" in m.columns:
         data += f", {int(m['permutations'].max())} permutations"

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures._common import FIGURES, model_label, require_rows, save_figure, subplots
+from analysis.summary import with_method
 from probes import plotstyle as S
 from probes.tables import require_columns
 
@@ -46,7 +47,7 @@ def coefficient_plot(coef: pd.DataFrame, out: str | Path, *, title: str | None =
     (png, pdf) : tuple of Path
     """
     require_columns(coef, ("term", "beta", "ci_low", "ci_high"), "coefficient table")
-    c = headline_rows(coef)
+    c = with_method(headline_rows(coef))
     c = c[~c["term"].isin(drop_terms) & ~c["term"].astype(str).str.startswith("task[")].copy()
     require_rows(c, "coefficient table")
     if "fit" not in c.columns:
@@ -55,6 +56,7 @@ def coefficient_plot(coef: pd.DataFrame, out: str | Path, *, title: str | None =
     terms = list(dict.fromkeys(c[c["fit"] == c["fit"].iloc[0]].sort_values("beta")["term"]))
     terms += [t for t in dict.fromkeys(c["term"]) if t not in terms]
     fits = list(dict.fromkeys(c["fit"]))
+    methods = sorted(set(c["method"].dropna().astype(str)))
     fig, ax = subplots(figsize=(7.0, 0.42 * len(terms) * max(1, len(fits) / 1.5) + 1.6))
     off = np.linspace(-0.18, 0.18, len(fits)) if len(fits) > 1 else [0.0]
     span = float(np.nanmax(np.abs(c[["ci_low", "ci_high", "beta"]].to_numpy(float)))) if len(c) else 1.0
@@ -67,13 +69,14 @@ def coefficient_plot(coef: pd.DataFrame, out: str | Path, *, title: str | None =
         if "p" in s.columns:
             for yy, (_, r) in zip(y, s.iterrows()):
                 if np.isfinite(r.get("p", np.nan)):
-                    how = f" ({r['method']})" if "method" in s.columns and pd.notna(r.get("method")) else ""
+                    how = f" ({r['method']})" if len(methods) > 1 and pd.notna(r.get("method")) else ""
                     ax.text(1.02 * span * 1.35, yy, f"p={r['p']:.3g}{how}", fontsize=6, va="center", ha="right",
                             color=S.colour(i))
     ax.axvline(0, color="black", lw=0.8, ls=":")
     ax.set_xlim(-1.4 * span, 1.4 * span)
     ax.set_yticks(np.arange(len(terms)), terms, fontsize=8)
-    ax.set_xlabel("standardised coefficient (score change per SD) with its 95% interval", fontsize=8)
+    ax.set_xlabel("standardised coefficient (score change per SD) with its 95% interval"
+                  + (f"\np-values: {methods[0]}" if len(methods) == 1 else ""), fontsize=8)
     ax.set_title(title or "What predicts transfer", fontsize=10)
     if len(fits) > 1:
         S.legend_inside(ax, loc="lower left")

@@ -33,7 +33,7 @@ def test_stamp_and_budget(tmp_path):
     rng = np.random.default_rng(0)
     ax.imshow(rng.random((400, 400)), cmap=S.SEQUENTIAL)  # noise compresses badly
     S.stamp(fig, model="m1", data="3 languages")
-    assert any("model: m1  |  data: 3 languages" in t.get_text() for t in fig.texts)
+    assert fig.get_supxlabel() == "model: m1  |  data: 3 languages"
     out = S.save_png(fig, tmp_path / "f.png", dpi=200, max_bytes=60_000)
     assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size <= 60_000
     assert not list(tmp_path.glob(".*"))
