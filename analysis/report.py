@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import html
+import inspect
 import json
 import re
 import time
@@ -47,7 +48,7 @@ from analysis.summary import (
     Answer,
     caveats,
     five_answers,
-    with_method,
+    headline_coefficients,
     zero_shot_levels,
 )
 from analysis.stats import explain_transfer, transfer_matrix
@@ -347,8 +348,9 @@ def _control_matrix(features: pd.DataFrame, name: str | None) -> tuple[str | Non
 
 def _shown_coefficients(coef: pd.DataFrame) -> pd.DataFrame:
     """Coefficient rows and columns shown to a reader: the headline rows when marked, with their method."""
-    c = with_method(F.headline_rows(coef))
-    keep = [k for k in ("fit", "term", "beta", "ci_low", "ci_high", "p", "method", "n", "converged") if k in c.columns]
+    c = headline_coefficients(coef)
+    keep = [k for k in ("fit", "term", "beta", "ci_low", "ci_high", "interval_from", "p", "method", "permutations", "n",
+                        "converged") if k in c.columns]
     return c[keep]
 
 
@@ -551,8 +553,10 @@ def build_report(cfg: ReportConfig) -> Path:
                 doc.h(3, f"What explains transfer: {label}")
 
                 def _explain(label=label, task=task):
+                    extra = {k: v for k, v in (("permutations", cfg.permutations), ("seed", cfg.seed))
+                             if k in inspect.signature(explain_transfer).parameters}
                     res = explain_transfer(transfer, features, task=task, feature_names=cfg.feature_names or None,
-                                           kinds=("ols", "mixed") if cfg.mixed else ("ols",))
+                                           kinds=("ols", "mixed") if cfg.mixed else ("ols",), **extra)
                     for key, df in res.items():
                         if isinstance(df, pd.DataFrame):
                             save(df, f"{key}_{label}")
@@ -574,8 +578,14 @@ def build_report(cfg: ReportConfig) -> Path:
                     doc.table(res["feature_sets"], "Feature sets: lexical vs syntax+morphology+phonology vs all.")
                     tests = res.get("set_tests")
                     if isinstance(tests, pd.DataFrame):
-                        doc.table(F.headline_rows(tests), "Tests of nested feature sets (method column: how each p "
-                                                          "was computed).")
+                        if "headline" in tests.columns:
+                            tests = tests.sort_values("headline", ascending=False, kind="stable")
+                        doc.table(tests, "Tests of nested feature sets (method: how each p was computed; headline: "
+                                         "the p the summary uses; docs/calibration.md says how well each keeps "
+                                         "its level).")
+                        if isinstance(res.get("lolo_compare"), pd.DataFrame):
+                            doc.table(res["lolo_compare"], "Prediction of unseen languages: LOLO error difference "
+                                                           "between feature sets.")
                     else:
                         lr = res["lr_tests"]
                         doc.table(lr if "method" in lr.columns else lr.assign(method="likelihood ratio, chi²"),

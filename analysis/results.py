@@ -30,14 +30,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.figures import MIN_K_FOR_LAW, headline_rows
+from analysis.figures import MIN_K_FOR_LAW
 from analysis.study import STAGES
 from analysis.summary import (
     NEAR_CHANCE_MARGIN,
     SETTING_METRICS,
     caveats,
     five_answers,
-    with_method,
+    headline_coefficients,
     zero_shot_levels,
 )
 from probes.cli import SuiteArgumentParser, run_main
@@ -805,16 +805,18 @@ def _explain_section(doc: _Doc, run: Path) -> dict[str, pd.DataFrame]:
         doc.add(f"**{label}**: lexical-only vs syntax+morphology+phonology (`typology`) vs all features "
                 "(OLS on standardised predictors; `cv_*` = leave-one-language-out):\n\n" + md_table(fs[cols]))
         lr = _read(an / f"set_tests_{label}.parquet")
-        lr = headline_rows(lr) if lr is not None else _read(an / f"lr_tests_{label}.parquet")
+        if lr is not None and "headline" in lr.columns:
+            lr = lr.sort_values("headline", ascending=False, kind="stable")
+        lr = lr if lr is not None else _read(an / f"lr_tests_{label}.parquet")
         if lr is not None and not lr.empty:
             if "method" not in lr.columns:
                 lr = lr.assign(method="likelihood ratio, chi²")
             doc.add("Tests of nested feature sets (`method`: how each p was computed):\n\n" + md_table(lr))
         co = _read(an / f"coefficients_{label}.parquet")
         if co is not None and not co.empty:
-            co = with_method(headline_rows(co))
-            keep = [c for c in ("fit", "kind", "term", "beta", "se", "ci_low", "ci_high", "p", "method", "n",
-                                "converged") if c in co.columns]
+            co = headline_coefficients(co)
+            keep = [c for c in ("fit", "kind", "term", "beta", "se", "ci_low", "ci_high", "interval_from", "p",
+                                "method", "permutations", "n", "converged") if c in co.columns]
             co = co[co["term"].astype(str) != "Intercept"] if "term" in co else co
             if "p" in co:
                 co = co.sort_values("p")

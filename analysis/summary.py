@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["QUESTIONS", "Answer", "five_answers", "caveats", "task_chance", "zero_shot_levels", "with_method",
+           "headline_coefficients",
            "SETTING_METRICS", "NEAR_CHANCE_MARGIN"]
 
 #: The suite's five questions: (key, question). The key is the anchor of the evidence section.
@@ -55,6 +56,39 @@ def with_method(coef: pd.DataFrame) -> pd.DataFrame:
         return coef
     kind = coef["fit"] if "fit" in coef.columns else pd.Series("ols", index=coef.index)
     return coef.assign(method=[FALLBACK_METHODS.get(str(k).split(":")[0], f"Wald ({k})") for k in kind])
+
+
+def _is_headline(df: pd.DataFrame) -> pd.Series:
+    return df["headline"].fillna(False).astype(bool) if "headline" in df.columns else pd.Series(False, index=df.index)
+
+
+def headline_coefficients(coef: pd.DataFrame) -> pd.DataFrame:
+    """The coefficient rows a reader is shown: one per (fit, term), with the p-value's ``method``.
+
+    When the table marks ``headline`` rows (the method whose p the report uses), those rows are
+    kept; where they carry no interval (a permutation p has none), ``beta``, ``se``, ``ci_low``
+    and ``ci_high`` come from the model-based fit of the same term (``ols`` first) and
+    ``interval_from`` names that fit. Without ``headline`` the table is returned with its
+    ``method`` (see :func:`with_method`).
+    """
+    c = with_method(coef)
+    head = _is_headline(c)
+    if not head.any():
+        return c
+    out = c[head].copy()
+    rest = c[~head]
+    need = [col for col in ("beta", "se", "ci_low", "ci_high") if col in c.columns]
+    if rest.empty or not need or out[[x for x in ("ci_low", "ci_high") if x in out.columns]].notna().all(axis=None):
+        return out
+    fits = list(dict.fromkeys(rest["fit"].astype(str))) if "fit" in rest.columns else []
+    base = rest[rest["fit"].astype(str) == ("ols" if "ols" in fits else fits[0])] if fits else rest
+    base = base.drop_duplicates("term").set_index("term")
+    for col in need:
+        fill = out["term"].map(base[col])
+        out[col] = out[col].where(out[col].notna(), fill) if col in out.columns else fill
+    out["interval_from"] = (base["fit"].iloc[0] if "fit" in base.columns and len(base) else "model-based") \
+        if "ci_low" in need else ""
+    return out
 
 
 @dataclass(frozen=True)
@@ -255,9 +289,7 @@ def _explain_answer(coefficients: pd.DataFrame | None, lolo: pd.DataFrame | None
                     set_tests: pd.DataFrame | None = None) -> str | None:
     if coefficients is None or coefficients.empty or "term" not in coefficients.columns:
         return None
-    c = with_method(coefficients)
-    if "headline" in c.columns and c["headline"].fillna(False).astype(bool).any():
-        c = c[c["headline"].fillna(False).astype(bool)]
+    c = headline_coefficients(coefficients)
     if "fit" in c.columns:
         fits = list(dict.fromkeys(c["fit"].astype(str)))
         c = c[c["fit"].astype(str) == ("ols" if "ols" in fits else fits[0])]
@@ -267,8 +299,10 @@ def _explain_answer(coefficients: pd.DataFrame | None, lolo: pd.DataFrame | None
     top = c.loc[c["beta"].abs().idxmax()]
     how = f" ({top['method']})" if pd.notna(top.get("method")) else ""
     s = f"The strongest predictor is {top['term']} (β = {top['beta']:+.3f} per SD"
-    if {"ci_low", "ci_high"} <= set(c.columns):
+    if {"ci_low", "ci_high"} <= set(c.columns) and pd.notna(top.get("ci_low")):
         s += f", 95% interval {top['ci_low']:+.3f} to {top['ci_high']:+.3f}"
+        if pd.notna(top.get("interval_from")) and top.get("interval_from"):
+            s += f" ({top['interval_from']})"
     if "p" in c.columns and pd.notna(top.get("p")):
         s += f", p = {top['p']:.3g}{how}"
     s += ")"

@@ -29,7 +29,7 @@ from analysis.figures.alignment import (
     mantel_by_layer_plot,
     typology_alignment_scatter,
 )
-from analysis.figures.coefficients import coefficient_plot, headline_rows
+from analysis.figures.coefficients import coefficient_plot
 from analysis.figures.observed import observed_vs_predicted
 from analysis.figures.probe_layers import probe_accuracy_by_layer
 from analysis.figures.transfer import MIN_K_FOR_LAW, fewshot_curves, transfer_matrix_plot
@@ -39,7 +39,6 @@ __all__ = [
     "save_figure",
     "data_label",
     "model_label",
-    "headline_rows",
     "MIN_K_FOR_LAW",
     "coefficient_plot",
     "observed_vs_predicted",

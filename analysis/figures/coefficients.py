@@ -8,20 +8,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures._common import FIGURES, model_label, require_rows, save_figure, subplots
-from analysis.summary import with_method
+from analysis.summary import headline_coefficients
 from probes import plotstyle as S
 from probes.tables import require_columns
 
-__all__ = ["coefficient_plot", "headline_rows"]
-
-
-def headline_rows(coef: pd.DataFrame) -> pd.DataFrame:
-    """The coefficient rows the report uses: those marked ``headline`` when the table says which, else all."""
-    if "headline" in coef.columns:
-        h = coef[coef["headline"].fillna(False).astype(bool)]
-        if len(h):
-            return h
-    return coef
+__all__ = ["coefficient_plot"]
 
 
 @FIGURES.register("coefficients")
@@ -47,7 +38,7 @@ def coefficient_plot(coef: pd.DataFrame, out: str | Path, *, title: str | None =
     (png, pdf) : tuple of Path
     """
     require_columns(coef, ("term", "beta", "ci_low", "ci_high"), "coefficient table")
-    c = with_method(headline_rows(coef))
+    c = headline_coefficients(coef)
     c = c[~c["term"].isin(drop_terms) & ~c["term"].astype(str).str.startswith("task[")].copy()
     require_rows(c, "coefficient table")
     if "fit" not in c.columns:
@@ -75,7 +66,10 @@ def coefficient_plot(coef: pd.DataFrame, out: str | Path, *, title: str | None =
     ax.axvline(0, color="black", lw=0.8, ls=":")
     ax.set_xlim(-1.4 * span, 1.4 * span)
     ax.set_yticks(np.arange(len(terms)), terms, fontsize=8)
-    ax.set_xlabel("standardised coefficient (score change per SD) with its 95% interval"
+    source = ""
+    if "interval_from" in c.columns and c["interval_from"].astype(str).str.len().gt(0).any():
+        source = f" (intervals: {c['interval_from'].iloc[0]} fit)"
+    ax.set_xlabel("standardised coefficient (score change per SD) with its 95% interval" + source
                   + (f"\np-values: {methods[0]}" if len(methods) == 1 else ""), fontsize=8)
     ax.set_title(title or "What predicts transfer", fontsize=10)
     if len(fits) > 1:

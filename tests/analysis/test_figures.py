@@ -72,3 +72,13 @@ def test_figures_reject_empty_or_ambiguous_input(tables, tmp_path):
         F.probe_accuracy_by_layer(two, tmp_path / "y")
     with pytest.raises(DataError, match="lacks required column"):
         F.observed_vs_predicted(pd.DataFrame({"observed": [1.0]}), tmp_path / "z")
+
+
+def test_forest_plot_draws_headline_rows_with_the_model_based_interval(tables, tmp_path):
+    coef = tables["res"]["coefficients"]
+    ols = coef[coef["fit"].astype(str) == "ols"].assign(headline=False, method="wald")
+    perm = ols[["fit", "term", "beta", "p", "n"]].assign(fit="mrqap", headline=True, p=0.5,
+                                                         method="mrqap-node-permutation")
+    png, _ = F.coefficient_plot(pd.concat([ols, perm], ignore_index=True), tmp_path / "forest")
+    img = mpimg.imread(png)
+    assert img.shape[0] > 100 and np.ptp(img[..., :3]) > 0

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.summary import QUESTIONS, caveats, five_answers, task_chance, with_method, zero_shot_levels
+from analysis.summary import (
+    QUESTIONS,
+    caveats,
+    five_answers,
+    headline_coefficients,
+    task_chance,
+    with_method,
+    zero_shot_levels,
+)
 
 
 def _alignment(null: bool = False, length_control: bool = False) -> pd.DataFrame:
@@ -84,3 +92,16 @@ def test_missing_tables_are_said_and_caveats_name_the_model():
 def test_chance_levels():
     assert task_chance("paws", "accuracy") == 0.5 and task_chance("pos", "accuracy") is None
     assert task_chance("ner", "f1") == 0.0 and task_chance("nli", "macro_f1") is None
+
+
+def test_headline_permutation_rows_borrow_the_model_based_interval():
+    coef = pd.DataFrame([
+        {"fit": "ols", "term": "syntax", "beta": -0.04, "se": 0.01, "ci_low": -0.06, "ci_high": -0.02, "p": 0.001,
+         "method": "wald", "headline": False, "n": 60},
+        {"fit": "mrqap", "term": "syntax", "beta": -0.04, "p": 0.04, "method": "mrqap-node-permutation",
+         "headline": True, "permutations": 999, "n": 60}])
+    h = headline_coefficients(coef)
+    assert len(h) == 1 and h["p"].iloc[0] == 0.04 and h["ci_low"].iloc[0] == -0.06
+    assert h["interval_from"].iloc[0] == "ols"
+    a = five_answers(model="m", coefficients=coef)[3].answer
+    assert "p = 0.04 (mrqap-node-permutation)" in a and "-0.060 to -0.020 (ols)" in a
