@@ -434,7 +434,7 @@ def build_report(cfg: ReportConfig) -> Path:
     written: list[str] = []
     facts: dict[str, pd.DataFrame] = {}
     model = cfg.model or next((m for t in (transfer, probes, alignment) for m in F.model_label(t)), None)
-    control = next((m for t in (alignment, probes) for m in F.model_label(t) if m != model), None)
+    control = F.control_label([m for t in (alignment, probes) for m in F.model_label(t)], model)
 
     def save(df: pd.DataFrame, name: str) -> None:
         write_table(df, adir / name)

@@ -22,7 +22,7 @@ name                       function                                    reads
 =========================  ==========================================  =========================================
 """
 
-from analysis.figures._common import FIGURES, data_label, model_label, save_figure
+from analysis.figures._common import FIGURES, control_label, data_label, model_label, save_figure
 from analysis.figures.alignment import (
     alignment_by_layer,
     alignment_heatmap,
@@ -38,6 +38,7 @@ __all__ = [
     "FIGURES",
     "save_figure",
     "data_label",
+    "control_label",
     "model_label",
     "MIN_K_FOR_LAW",
     "coefficient_plot",

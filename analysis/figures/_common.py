@@ -23,7 +23,7 @@ from probes.io import atomic_save
 from probes.registry import Registry
 
 __all__ = ["FIGURES", "SETTING_METRICS", "save_figure", "subplots", "require_rows", "model_label", "data_label",
-           "reject_settings"]
+           "reject_settings", "control_label"]
 
 #: Every figure function, by name. A figure function takes tidy tables and an
 #: output stem and returns the written ``(png, pdf)`` paths.
@@ -67,6 +67,11 @@ def model_label(*tables: pd.DataFrame | None) -> list[str]:
         if t is not None and "model" in t.columns:
             out += [str(m) for m in t["model"].dropna().unique()]
     return list(dict.fromkeys(out))
+
+
+def control_label(models: Sequence[str], model: str | None) -> str | None:
+    """The random-initialised control among ``models``: a label other than ``model`` that names ``random``."""
+    return next((m for m in models if m != model and "random" in str(m).lower()), None)
 
 
 def _span(values: pd.Series) -> str:

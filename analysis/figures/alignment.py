@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 
 from analysis._frames import square_matrix
-from analysis.figures._common import FIGURES, data_label, model_label, require_rows, save_figure, subplots
+from analysis.figures._common import (
+    FIGURES,
+    control_label,
+    data_label,
+    model_label,
+    require_rows,
+    save_figure,
+    subplots,
+)
 from analysis.mantel import align_matrices, mantel
 from probes import plotstyle as S
 from probes.errors import ConfigError
@@ -57,7 +65,7 @@ def alignment_by_layer(alignment: pd.DataFrame, out: str | Path, *, model: str |
     models = list(dict.fromkeys(a["model"].astype(str)))
     model = model or models[0]
     if control is None:
-        control = next((m for m in models if m != model), None)
+        control = control_label(models, model)
     mine = a[a["model"].astype(str) == model]
     require_rows(mine, f"alignment table (model {model!r})")
     metrics = metrics or [m for m in ("cka", "svcca", "pwcca", "retrieval") if m in set(mine["metric"])] + sorted(

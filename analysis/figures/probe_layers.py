@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.figures._common import FIGURES, data_label, reject_settings, require_rows, save_figure
+from analysis.figures._common import (
+    FIGURES,
+    control_label,
+    data_label,
+    reject_settings,
+    require_rows,
+    save_figure,
+)
 from probes import plotstyle as S
 from probes.errors import ConfigError
 from probes.tables import require_columns
@@ -63,7 +70,7 @@ def probe_accuracy_by_layer(probes: pd.DataFrame, out: str | Path, *, metric: st
     models = list(dict.fromkeys(p["model"].astype(str)))
     model = model or (models[0] if models else None)
     if control is None:
-        control = next((m for m in models if m != model), None)
+        control = control_label(models, model)
     main = p[(p["metric"] == metric) & (p["probe"] != "majority")]
     require_rows(main, "probe table")
     majority = p[(p["probe"] == "majority") & (p["metric"] == "accuracy") & (p["model"] == model)]

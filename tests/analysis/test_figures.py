@@ -33,7 +33,7 @@ def _calls(t):
         "coefficients": lambda out: F.coefficient_plot(t["res"]["coefficients"], out),
         "observed_vs_predicted": lambda out: F.observed_vs_predicted(t["res"]["predictions"], out),
         "alignment_layers": lambda out: F.alignment_by_layer(
-            pd.concat([t["alignment"], t["alignment"].assign(model="sim-control", value=t["alignment"]["value"] - 0.3)]),
+            pd.concat([t["alignment"], t["alignment"].assign(model="random:sim", value=t["alignment"]["value"] - 0.3)]),
             out),
         "alignment_heatmap": lambda out: F.alignment_heatmap(t["alignment"], out, metric="cka"),
         "typology_alignment": lambda out: F.typology_alignment_scatter(t["alignment"], t["features"], "syntax_dist",
