@@ -1,20 +1,29 @@
-"""One self-contained HTML report of a run directory.
+"""One self-contained HTML report of a run directory, written for the researcher who opens it.
 
 ``python -m analysis.report --run DIR`` finds every tidy table under ``DIR``
 (Parquet, or CSV without a Parquet twin) and recognises it by its columns
 (transfer, alignment, probe, pair-feature tables; see docs/design.md). It then
 runs the analyses the tables allow, writes their tidy results under
 ``DIR/analysis/`` and their figures under ``DIR/analysis/figures/`` (PNG +
-PDF), and writes ``DIR/report.html``: figures embedded as base64 PNG, key
-tables, the model and data each result came from (table paths, SHA-256,
-model labels, feature sources) and every resolved config found in ``DIR``.
-An analysis that the tables do not allow is listed with the reason.
+PDF), and writes ``DIR/report.html``.
+
+The page opens with the answers to the suite's five questions (alignment; where
+syntax and morphology live; how well transfer works; what explains it; which
+source to pick), each one sentence with its number, its uncertainty and a link
+to the evidence, and the caveats that limit them (:mod:`analysis.summary`). The
+evidence follows, one section per question, with figures in the shared style of
+:mod:`probes.plotstyle`. Provenance (table paths, SHA-256, model labels, data
+sizes) and every resolved config and manifest close the page, as tables.
+Settings chosen by the fitting code (probe ``C``, ridge ``alpha``) are never
+shown as results; every p-value names how it was computed. An analysis that the
+tables do not allow is listed with the reason.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import inspect
 import json
 import re
 import time
@@ -33,6 +42,15 @@ from analysis._frames import (
 from analysis.fewshot import extrapolation_error, fit_laws
 from analysis.mantel import mantel_by_layer, mantel_pairs
 from analysis.recommend import evaluate_ranking
+from analysis.summary import (
+    NEAR_CHANCE_MARGIN,
+    SETTING_METRICS,
+    Answer,
+    caveats,
+    five_answers,
+    headline_coefficients,
+    zero_shot_levels,
+)
 from analysis.stats import explain_transfer, transfer_matrix
 from probes.cli import SuiteArgumentParser, run_main
 from probes.config import config_to_dict, load_config, save_config
@@ -53,13 +71,19 @@ TABLE_KINDS: dict[str, tuple[str, ...]] = {
 }
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}
-h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
-table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.2em}th,td{border:1px solid #ccc;padding:2px 6px}
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1000px;margin:1em auto;
+padding:0 1em;color:#222;line-height:1.4;overflow-wrap:anywhere}
+h1{font-size:1.5em;margin:.2em 0 .1em}h2{border-bottom:1px solid #bbb;margin-top:1.8em;font-size:1.25em}
+h3{font-size:1.05em}.lede{margin:.1em 0 .4em;color:#444;font-size:14px}
+#summary h2{margin-top:.4em;border:0}ol.answers{padding-left:1.3em;margin:.3em 0}
+ol.answers li{margin:.25em 0;font-size:14.5px}ol.answers a{font-size:12px;white-space:nowrap}
+.caveats{background:#fff6e0;border-left:4px solid #E69F00;padding:.3em .8em;font-size:13px;margin:.5em 0}
+.caveats ul{margin:.2em 0;padding-left:1.2em}
+.tw{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:12px;margin:.3em 0 1em}th,td{border:1px solid #ccc;padding:2px 6px}
 th{background:#f0f0f0}td{text-align:right}td:first-child{text-align:left}
-figure{margin:1em 0}figure img{max-width:min(100%,860px);border:1px solid #eee}figcaption{font-size:13px;color:#555}
-pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:11px;max-height:30em}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:13px;color:#555}
 .skip{color:#a00}.note{color:#555;font-size:13px}
 """
 
@@ -115,13 +139,12 @@ def _figure_model(probes: pd.DataFrame, model: str | None) -> str:
 
 
 def _figure_probes(probes: pd.DataFrame, metric: str, model: str | None) -> pd.DataFrame:
-    """The rows drawn in a probe-by-layer figure: one model, trained probes, the main tasks."""
-    p = probes[probes["metric"] == metric]
+    """The rows drawn in a probe-by-layer figure: the main tasks (every model; majority rows kept as chance)."""
+    p = probes[(probes["metric"] == metric) | ((probes["metric"] == "accuracy") & (probes.get("probe") == "majority"))]
+    m = p
     if "model" in p.columns:
-        p = p[p["model"].astype(str) == _figure_model(probes, model)]
-    if "probe" in p.columns:
-        p = p[p["probe"] != "majority"]
-    coverage = p.groupby("task")["lang"].nunique().sort_values(ascending=False, kind="stable")
+        m = p[p["model"].astype(str) == _figure_model(probes, model)]
+    coverage = m.groupby("task")["lang"].nunique().sort_values(ascending=False, kind="stable")
     first = [t for t in _FIGURE_TASKS if t in coverage.index]
     rest = [t for t in coverage.index if t not in first]
     keep = (first + rest)[:_FIGURE_MAX_PANELS]
@@ -211,31 +234,31 @@ class _Html:
         self.max_rows = max_rows
         self.n_figures = 0
 
-    def h(self, level: int, text: str) -> None:
-        self.parts.append(f"<h{level}>{html.escape(text)}</h{level}>")
+    def h(self, level: int, text: str, anchor: str | None = None) -> None:
+        ident = f' id="{html.escape(anchor)}"' if anchor else ""
+        self.parts.append(f"<h{level}{ident}>{html.escape(text)}</h{level}>")
 
     def p(self, text: str, cls: str = "") -> None:
         c = f' class="{cls}"' if cls else ""
         self.parts.append(f"<p{c}>{html.escape(text)}</p>")
 
-    def table(self, df: pd.DataFrame, caption: str = "") -> None:
+    def table(self, df: pd.DataFrame, caption: str = "", max_rows: int | None = None) -> None:
         if caption:
             self.parts.append(f'<p class="note">{html.escape(caption)}</p>')
+        limit = max_rows or self.max_rows
         more = ""
-        if len(df) > self.max_rows:
-            more = f'<p class="note">first {self.max_rows} of {len(df)} rows (all rows in the CSV/Parquet file)</p>'
-            df = df.head(self.max_rows)
-        self.parts.append(df.to_html(index=False, escape=True, na_rep="",
-                                     float_format=lambda x: f"{x:.4g}", border=0) + more)
+        if len(df) > limit:
+            more = f'<p class="note">first {limit} of {len(df)} rows (all rows in the CSV/Parquet file)</p>'
+            df = df.head(limit)
+        self.parts.append('<div class="tw">' + df.to_html(index=False, escape=True, na_rep="",
+                                                          float_format=lambda x: f"{x:.4g}", border=0)
+                          + "</div>" + more)
 
     def figure(self, png: Path, caption: str) -> None:
         data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
         self.n_figures += 1
         self.parts.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
                           f"<figcaption>Figure {self.n_figures}. {html.escape(caption)}</figcaption></figure>")
-
-    def pre(self, text: str) -> None:
-        self.parts.append(f"<pre>{html.escape(text)}</pre>")
 
     def skip(self, what: str, exc: Exception) -> None:
         self.parts.append(f'<p class="skip">{html.escape(what)} skipped: {html.escape(str(exc))}</p>')
@@ -323,8 +346,66 @@ def _control_matrix(features: pd.DataFrame, name: str | None) -> tuple[str | Non
     return name, (M + M.T) / 2  # mean over the two directions: the pair's mean data size
 
 
+def _shown_coefficients(coef: pd.DataFrame) -> pd.DataFrame:
+    """Coefficient rows and columns shown to a reader: the headline rows when marked, with their method."""
+    c = headline_coefficients(coef)
+    keep = [k for k in ("fit", "term", "beta", "ci_low", "ci_high", "interval_from", "p", "method", "permutations", "n",
+                        "converged") if k in c.columns]
+    return c[keep]
+
+
+def _settings_free(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose metric is a result, not a setting chosen by the fitting code (probe C, ridge alpha)."""
+    return df[~df["metric"].astype(str).isin(SETTING_METRICS)] if "metric" in df.columns else df
+
+
+def _flatten(d: object, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested mappings/lists as (dotted key, short value) rows."""
+    rows: list[tuple[str, str]] = []
+    if isinstance(d, dict):
+        for k, v in d.items():
+            if str(k) in ("checksums",):
+                rows.append((f"{prefix}{k}", f"{len(v) if hasattr(v, '__len__') else ''} entries (in the file)"))
+                continue
+            rows += _flatten(v, f"{prefix}{k}.")
+    elif isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
+        rows.append((prefix.rstrip("."), f"{len(d)} records (in the file)"))
+    else:
+        text = ", ".join(map(str, d)) if isinstance(d, list) else str(d)
+        rows.append((prefix.rstrip("."), text if len(text) <= 200 else text[:200] + " ..."))
+    return rows
+
+
+def _config_table(path: Path) -> pd.DataFrame:
+    """A YAML or JSON config/manifest as a readable two-column table."""
+    from probes.config import load_yaml
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else load_yaml(path)
+    except (SuiteError, ValueError, OSError) as exc:
+        return pd.DataFrame({"setting": ["(unreadable)"], "value": [str(exc)]})
+    return pd.DataFrame(_flatten(data), columns=["setting", "value"])
+
+
+def _summary_html(answers: list[Answer], notes: list[str]) -> str:
+    items = "".join(
+        f'<li><b>{html.escape(a.question)}</b> {_md_bold(html.escape(a.answer))} '
+        f'<a href="#{a.key}">evidence&nbsp;&rarr;</a></li>' for a in answers)
+    cav = "".join(f"<li>{_md_bold(html.escape(c))}</li>" for c in notes)
+    return (f'<section id="summary"><h2>Summary: five questions</h2><ol class="answers">{items}</ol>'
+            + (f'<div class="caveats"><b>Caveats</b><ul>{cav}</ul></div>' if cav else "") + "</section>")
+
+
+def _md_bold(text: str) -> str:
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+
+
 def build_report(cfg: ReportConfig) -> Path:
     """Run every analysis the run's tables allow and write the HTML report.
+
+    The page opens with the answers to the five questions (:mod:`analysis.summary`) and their
+    caveats; the evidence follows, one section per question; provenance and the resolved
+    configurations close it, as tables.
 
     Returns
     -------
@@ -351,54 +432,143 @@ def build_report(cfg: ReportConfig) -> Path:
     doc = _Html(cfg.max_rows)
     t0 = time.time()
     written: list[str] = []
+    facts: dict[str, pd.DataFrame] = {}
+    model = cfg.model or next((m for t in (transfer, probes, alignment) for m in F.model_label(t)), None)
+    control = F.control_label([m for t in (alignment, probes) for m in F.model_label(t)], model)
 
     def save(df: pd.DataFrame, name: str) -> None:
         write_table(df, adir / name)
         written.append(f"analysis/{name}.parquet")
 
-    # ---------------------------------------------------------------- provenance
-    doc.h(2, "Provenance")
-    models = sorted({m for s in found["models"] for m in s.split(",") if m})
-    doc.p(f"Models: {', '.join(models) or 'not recorded in the tables'}.")
-    doc.table(found, "Input tables (paths relative to the run directory) with their SHA-256.")
-    if features is not None and "source" in features.columns:
-        src = features.groupby(["source"])["feature"].agg(lambda s: ", ".join(sorted(set(s)))).reset_index()
-        doc.table(src.rename(columns={"feature": "features"}), "Pair-feature sources.")
-    for name, df in (("transfer", transfer_all), ("probe", probes)):
-        if df is not None and {"n_train", "n_test"} <= set(df.columns):
-            keys = [c for c in ("model", "task", "regime", "metric") if c in df.columns]
-            sizes = df.groupby(keys)[["n_train", "n_test"]].agg(["min", "max"]).reset_index()
-            sizes.columns = ["_".join(c).strip("_") for c in sizes.columns]
-            doc.table(sizes, f"Training/test sizes in the {name} table.")
+    # ---------------------------------------------------------------- 1. alignment
+    if alignment is not None:
+        doc.h(2, "1. How aligned are the languages inside the model?", anchor="alignment")
 
-    # ---------------------------------------------------------------- transfer
+        def _align():
+            png, _ = F.alignment_by_layer(alignment, fdir / "alignment_layers", model=model, control=control)
+            doc.figure(png, "Alignment by layer: mean over language pairs (line) and interquartile range (band); "
+                            "solid: the model, dashed: the random-initialised control (when present); dotted: the "
+                            "null level (when the table records one).")
+            mine = alignment[alignment["model"].astype(str) == str(model)] if "model" in alignment.columns \
+                else alignment
+            metrics = sorted(mine["metric"].astype(str).unique())
+            metric = next((m for m in ("cka", "retrieval", "svcca", "pwcca") if m in metrics), metrics[0])
+            png, _ = F.alignment_heatmap(mine, fdir / f"alignment_heatmap_{metric}", metric=metric, model=model)
+            doc.figure(png, f"{metric} between every pair of languages at the layer where its mean peaks (fixed "
+                            "colour scale; languages in the suite's fixed order).")
+        _attempt(doc, "Alignment figures", _align)
+
+    # ---------------------------------------------------------------- 2. probes
+    if probes is not None:
+        doc.h(2, "2. Where do syntax and morphology live? (probes)", anchor="probes")
+        settings = sorted(set(probes["metric"].astype(str)) & SETTING_METRICS)
+        if settings:
+            doc.p(f"Settings chosen on the training data ({', '.join(settings)}) are not results and are not shown; "
+                  "they stay in the probe table.", "note")
+
+        def _probes():
+            p = _settings_free(probes)
+            for metric in [m for m in ("accuracy", "selectivity", "r2") if m in set(p["metric"])]:
+                png, _ = F.probe_accuracy_by_layer(_figure_probes(p, metric, None), fdir / f"probe_layers_{metric}",
+                                                   metric=metric, model=model, control=control)
+                doc.figure(png, f"Probe {metric} by layer, one panel per task (in-language; mean over languages "
+                                "with the range as a band; dashed: the random-initialised control; dotted: the "
+                                + ("majority-class baseline)." if metric == "accuracy" else "null 0)."))
+            q = p.copy()
+            if {"train_lang", "test_lang"} <= set(q.columns):
+                q = q[q["train_lang"].astype(str) == q["test_lang"].astype(str)]
+            keys = [c for c in ("model", "task", "probe", "metric") if c in q.columns]
+            by = q.groupby([*keys, "layer"])["value"].agg(["mean", "std", "count"]).reset_index()
+            best = by.loc[by.groupby(keys)["mean"].idxmax()].rename(
+                columns={"layer": "best_layer", "mean": "mean_over_languages", "std": "sd_over_languages",
+                         "count": "languages"})
+            doc.table(best, "Best layer per task (mean over languages of the in-language probes; settings such as "
+                            "C are not results and are left out).")
+        _attempt(doc, "Probe figures", _probes)
+
+    # ---------------------------------------------------------------- 3. transfer
+    tasks: list[str] = []
     if transfer is not None:
-        doc.h(2, "Transfer")
+        doc.h(2, "3. How well does transfer work?", anchor="transfer")
         for note in notes:
             doc.p("Selection: " + note + ".", "note")
         tasks = cfg.tasks or sorted(transfer["task"].astype(str).unique())
+        levels = zero_shot_levels(transfer, model)
+        if not levels.empty:
+            facts["levels"] = levels
+            doc.table(levels, f"Zero-shot levels per task: mean over cross-lingual pairs (src != tgt), their SD and "
+                              f"range, the in-language mean and the chance level; near_chance = within "
+                              f"{NEAR_CHANCE_MARGIN:.2f} of chance.")
+        chance = {r.task: r.chance for r in levels.itertuples() if np.isfinite(r.chance)}
         for task in tasks:
             def _matrix(task=task):
-                png, _ = F.transfer_matrix_plot(transfer, fdir / f"transfer_matrix_{task}", task=task)
-                doc.figure(png, f"Zero-shot transfer matrix for {task} (rows: source, columns: target).")
+                png, _ = F.transfer_matrix_plot(transfer, fdir / f"transfer_matrix_{task}", task=task,
+                                                chance=chance.get(task))
+                doc.figure(png, f"Zero-shot transfer matrix for {task} (rows: source, columns: target; dashed "
+                                "cells: in-language, not transfer; fixed 0-1 colour scale).")
             _attempt(doc, f"Transfer matrix ({task})", _matrix)
+
+        ks = pd.to_numeric(transfer["k"], errors="coerce")
+        if (ks > 0).any():
+            doc.h(3, "Few-shot learning curves", anchor="fewshot")
+
+            def _fewshot():
+                n_k = transfer.assign(k=ks).groupby("task")["k"].nunique()
+                png, _ = F.fewshot_curves(transfer, fdir / "fewshot_curves", c=cfg.fewshot_c, chance=chance)
+                doc.figure(png, f"Few-shot curves: mean over cross-lingual pairs per task with the law score = a + "
+                                f"b·log(k + {cfg.fewshot_c:g}) fitted when the task has at least "
+                                f"{F.MIN_K_FOR_LAW} distinct k; band: range over targets. In-language rows are "
+                                "not few-shot transfer and are not drawn.")
+                short = n_k[n_k < F.MIN_K_FOR_LAW]
+                if len(short):
+                    doc.p("No law fitted for " + ", ".join(f"{t} ({int(n)} distinct k)" for t, n in short.items())
+                          + f": a two-parameter law through fewer than {F.MIN_K_FOR_LAW} k values fits exactly and "
+                          "says nothing.", "skip")
+                if (n_k >= F.MIN_K_FOR_LAW).any():
+                    laws = fit_laws(transfer[transfer["src"].astype(str) != transfer["tgt"].astype(str)],
+                                    c=cfg.fewshot_c, min_k=F.MIN_K_FOR_LAW)
+                    save(laws, "fewshot_laws")
+                    summ = laws.groupby("task").agg(curves=("b", "size"), median_b=("b", "median"),
+                                                    share_b_positive=("b", lambda s: (s > 0).mean()),
+                                                    median_r2=("r2", "median"), distinct_k=("n_k", "max"))
+                    doc.table(summ.reset_index(), "Per-pair laws (cross-lingual pairs only), summarised per task.")
+                    kv = np.sort(ks.dropna().unique())
+                    if len(kv) >= 4:
+                        kmax = float(kv[max(2, len(kv) // 2)])
+                        pts, summ = extrapolation_error(transfer, k_fit_max=kmax, c=cfg.fewshot_c)
+                        save(pts, "fewshot_extrapolation")
+                        doc.table(summ.tail(1), f"Extrapolation: fitted on k <= {kmax:g}, error at larger k (all "
+                                                "curves).")
+            _attempt(doc, "Few-shot laws", _fewshot)
+
+    # ---------------------------------------------------------------- 4. explanation
+    if transfer is not None:
+        doc.h(2, "4. What explains transfer?", anchor="explain")
         if features is not None:
+            doc.p("Every p-value below names how it was computed (the method column). How well these methods are "
+                  "calibrated on data with this study's structure: docs/calibration.md in the repository "
+                  "(python -m analysis.calibrate).", "note")
             analyses = [(t, t) for t in tasks] + ([("pooled", tasks)] if len(tasks) > 1 else [])
             for label, task in analyses:
                 doc.h(3, f"What explains transfer: {label}")
 
                 def _explain(label=label, task=task):
+                    extra = {k: v for k, v in (("permutations", cfg.permutations), ("seed", cfg.seed))
+                             if k in inspect.signature(explain_transfer).parameters}
                     res = explain_transfer(transfer, features, task=task, feature_names=cfg.feature_names or None,
-                                           kinds=("ols", "mixed") if cfg.mixed else ("ols",))
+                                           kinds=("ols", "mixed") if cfg.mixed else ("ols",), **extra)
                     for key, df in res.items():
-                        save(df, f"{key}_{label}")
+                        if isinstance(df, pd.DataFrame):
+                            save(df, f"{key}_{label}")
+                    if label == "pooled" or "coefficients" not in facts:
+                        facts["coefficients"], facts["lolo"] = res["coefficients"], res.get("lolo")
                     png, _ = F.coefficient_plot(res["coefficients"], fdir / f"coefficients_{label}",
-                                                title=f"Predictors of transfer ({label})")
-                    doc.figure(png, "Standardised coefficients with 95% CIs: OLS with two-way cluster-robust "
-                                    "errors (source, target) and the mixed model with crossed random effects.")
+                                                title=f"What predicts transfer ({label})")
+                    doc.figure(png, "Standardised coefficients (per SD of each feature) with 95% intervals; each "
+                                    "p-value names its method.")
+                    doc.table(_shown_coefficients(res["coefficients"]), "Coefficients (per SD of each feature).")
                     doc.table(res["coverage"], "Candidate features: share of pairs covered (features below 90% "
                                                "are left out rather than dropping languages), and which were used.")
-                    doc.table(res["coefficients"], "Coefficients (per SD of each feature).")
                     doc.table(res["fits"], "Fit summaries (mixed: marginal R² in r2).")
                     png, _ = F.observed_vs_predicted(res["predictions"], fdir / f"observed_predicted_{label}")
                     doc.figure(png, "Observed transfer against leave-one-language-out predictions (OLS).")
@@ -406,65 +576,71 @@ def build_report(cfg: ReportConfig) -> Path:
                                            "predicted by a model fitted without that language) vs the mean "
                                            "baseline.")
                     doc.table(res["feature_sets"], "Feature sets: lexical vs syntax+morphology+phonology vs all.")
-                    doc.table(res["lr_tests"], "Likelihood-ratio tests of nested feature sets.")
+                    tests = res.get("set_tests")
+                    if isinstance(tests, pd.DataFrame):
+                        if "headline" in tests.columns:
+                            tests = tests.sort_values("headline", ascending=False, kind="stable")
+                        doc.table(tests, "Tests of nested feature sets (method: how each p was computed; headline: "
+                                         "the p the summary uses; docs/calibration.md says how well each keeps "
+                                         "its level).")
+                        if isinstance(res.get("lolo_compare"), pd.DataFrame):
+                            doc.table(res["lolo_compare"], "Prediction of unseen languages: LOLO error difference "
+                                                           "between feature sets.")
+                    else:
+                        lr = res["lr_tests"]
+                        doc.table(lr if "method" in lr.columns else lr.assign(method="likelihood ratio, chi²"),
+                                  "Likelihood-ratio tests of nested feature sets.")
                     doc.table(res["vif"], "Variance inflation factors.")
                     doc.table(res["subsets"], "Best small feature sets by LOLO CV RMSE.")
                 _attempt(doc, f"Transfer models ({label})", _explain)
-            for task in tasks:
-                def _rank(task=task):
-                    per, summ = evaluate_ranking(transfer, features, task=task,
-                                                 feature_names=cfg.feature_names or None)
-                    save(per, f"ndcg_{task}")
-                    doc.table(summ, f"Source recommender ({task}): leave-one-target-out NDCG@3 vs baselines.")
-                _attempt(doc, f"Recommender evaluation ({task})", _rank)
         else:
             doc.p("No pair-feature table in the run: transfer models and the recommender are skipped.", "skip")
 
-        if features is not None:
-            def _typology_transfer():
-                dists = {f: square_matrix(features[features["feature"] == f], "value")
-                         for f in _symmetric_features(features, cfg.mantel_features or None)}
-                tms = {}
-                for task in tasks:
-                    try:
-                        tms[task] = transfer_matrix(select_transfer(transfer, task=task))
-                    except SuiteError:
-                        continue
-                if not dists or not tms:
-                    raise DataError("no typological distance matrix or no transfer matrix")
-                cname, control = _control_matrix(features, cfg.control_feature)
-                table = mantel_pairs(dists, tms, control=control, permutations=cfg.permutations, alpha=cfg.alpha,
-                                     seed=cfg.seed)
-                save(table, "mantel_typology_transfer")
-                doc.table(table.drop(columns=["langs"]).rename(columns={"left": "distance", "right": "task"}),
-                          "Mantel tests of each typological distance against the transfer matrix (all src->tgt "
-                          "cells; negative r: closer languages transfer better)"
-                          + (f"; partial tests control for data size ({cname})" if cname else "")
-                          + "; Benjamini-Hochberg q over the table.")
-            _attempt(doc, "Typology vs transfer Mantel tests", _typology_transfer)
+    # ---------------------------------------------------------------- 5. source choice
+    if transfer is not None and features is not None:
+        doc.h(2, "5. Which source language to pick?", anchor="source")
+        per_all = []
+        for task in tasks:
+            def _rank(task=task):
+                per, summ = evaluate_ranking(transfer, features, task=task,
+                                             feature_names=cfg.feature_names or None)
+                save(per, f"ndcg_{task}")
+                per_all.append(per)
+                doc.table(summ, f"Source recommender ({task}): leave-one-target-out NDCG@3 vs baselines.")
+            _attempt(doc, f"Recommender evaluation ({task})", _rank)
+        if per_all:
+            facts["ndcg"] = pd.concat(per_all, ignore_index=True)
+    elif transfer is not None:
+        doc.h(2, "5. Which source language to pick?", anchor="source")
+        doc.p("No pair-feature table: the recommender is not evaluated; the summary names the best observed "
+              "source per task.", "note")
 
-        ks = pd.to_numeric(transfer["k"], errors="coerce")
-        if (ks > 0).any():
-            doc.h(2, "Few-shot learning curves")
-
-            def _fewshot():
-                laws = fit_laws(transfer, c=cfg.fewshot_c)
-                save(laws, "fewshot_laws")
-                png, _ = F.fewshot_curves(transfer, fdir / "fewshot_curves", laws=laws)
-                doc.figure(png, f"Few-shot curves with the fitted law score = a + b·log(k + c), c = {cfg.fewshot_c:g}.")
-                doc.table(laws, "Fitted few-shot laws.")
-                kv = np.sort(ks.dropna().unique())
-                if len(kv) >= 3:
-                    kmax = float(kv[max(1, len(kv) // 2 - 1)])
-                    pts, summ = extrapolation_error(transfer, k_fit_max=kmax, c=cfg.fewshot_c)
-                    save(pts, "fewshot_extrapolation")
-                    doc.table(summ, f"Extrapolation: fitted on k <= {kmax:g}, error at larger k.")
-            _attempt(doc, "Few-shot laws", _fewshot)
-
-    # ---------------------------------------------------------------- alignment
+    # ---------------------------------------------------------------- 6. Mantel
+    if alignment is not None or (transfer is not None and features is not None):
+        doc.h(2, "6. Alignment, typology and transfer (Mantel tests)", anchor="mantel")
+    if transfer is not None and features is not None:
+        def _typology_transfer():
+            dists = {f: square_matrix(features[features["feature"] == f], "value")
+                     for f in _symmetric_features(features, cfg.mantel_features or None)}
+            tms = {}
+            for task in tasks:
+                try:
+                    tms[task] = transfer_matrix(select_transfer(transfer, task=task))
+                except SuiteError:
+                    continue
+            if not dists or not tms:
+                raise DataError("no typological distance matrix or no transfer matrix")
+            cname, control_m = _control_matrix(features, cfg.control_feature)
+            table = mantel_pairs(dists, tms, control=control_m, permutations=cfg.permutations, alpha=cfg.alpha,
+                                 seed=cfg.seed)
+            save(table, "mantel_typology_transfer")
+            doc.table(table.drop(columns=["langs"]).rename(columns={"left": "distance", "right": "task"}),
+                      "Mantel tests of each typological distance against the transfer matrix (all src->tgt "
+                      "cells; negative r: closer languages transfer better)"
+                      + (f"; partial tests control for data size ({cname})" if cname else "")
+                      + "; Benjamini-Hochberg q over the table; method column: how p was computed.")
+        _attempt(doc, "Typology vs transfer Mantel tests", _typology_transfer)
     if alignment is not None:
-        doc.h(2, "Internal alignment, typology and transfer")
-
         def _mantel():
             against: dict[str, pd.DataFrame] = {}
             first_feature = None
@@ -480,63 +656,74 @@ def build_report(cfg: ReportConfig) -> Path:
                         continue
             if not against:
                 raise DataError("no typological distance or transfer matrix to compare the alignment with")
-            cname, control = _control_matrix(features, cfg.control_feature) if features is not None else (None, None)
-            table = mantel_by_layer(alignment, against, control=control, permutations=cfg.permutations,
+            cname, control_m = _control_matrix(features, cfg.control_feature) if features is not None \
+                else (None, None)
+            mine = alignment[alignment["model"].astype(str) == str(model)] \
+                if "model" in alignment.columns and model in set(alignment["model"].astype(str)) else alignment
+            table = mantel_by_layer(mine, against, control=control_m, permutations=cfg.permutations,
                                     alpha=cfg.alpha, seed=cfg.seed)
             save(table, "mantel")
             png, _ = F.mantel_by_layer_plot(table, fdir / "mantel_by_layer", alpha=cfg.alpha)
             extra = f"; dashed: partial Mantel controlling for data size ({cname})" if cname else ""
-            doc.figure(png, f"Mantel r between the alignment matrix and each matrix, by layer ({cfg.permutations} "
-                            f"permutations, Benjamini-Hochberg across layers{extra}).")
-            doc.table(table.drop(columns=["langs"]), "Mantel tests by layer.")
+            doc.figure(png, f"Mantel r between the alignment matrix and each matrix, by layer, one panel per "
+                            f"comparison ({cfg.permutations} permutations, Benjamini-Hochberg across layers{extra}).")
+            keys = [c for c in ("metric", "against", "test") if c in table.columns]
+            strongest = table.loc[table.groupby(keys)["r"].apply(lambda s: s.abs().idxmax())]
+            doc.table(strongest.drop(columns=["langs"]), "Mantel tests: the layer with the strongest r per "
+                                                         "comparison (every layer in analysis/mantel.parquet).")
             feats_only = table[~table["against"].str.startswith("transfer:") & (table["test"] == "mantel")]
             if not feats_only.empty:  # draw the feature most related to alignment at some layer
                 first_feature = str(feats_only.loc[feats_only["r"].abs().idxmax(), "against"])
-            if first_feature is not None:
-                metrics = sorted(alignment["metric"].unique())
-                png, _ = F.typology_alignment_scatter(alignment, features, first_feature,
+            if first_feature is not None and features is not None:
+                metrics = sorted(mine["metric"].unique())
+                png, _ = F.typology_alignment_scatter(mine, features, first_feature,
                                                       fdir / "typology_alignment", metric=metrics[0],
                                                       mantel_table=table)
                 doc.figure(png, f"{metrics[0]} against {first_feature} per layer, with Mantel r and FDR q.")
         _attempt(doc, "Mantel tests", _mantel)
 
-    # ---------------------------------------------------------------- probes
-    if probes is not None:
-        doc.h(2, "Probes")
-
-        def _probes():
-            for metric in sorted(probes["metric"].unique()):
-                png, _ = F.probe_accuracy_by_layer(_figure_probes(probes, metric, cfg.model), fdir / f"probe_layers_{metric}",
-                                                   metric=metric)
-                doc.figure(png, f"Probe {metric} by layer (in-language; {_figure_model(probes, cfg.model)}; "
-                                "the main tasks and the most widely available morphological features).")
-            p = probes.copy()
-            if {"train_lang", "test_lang"} <= set(p.columns):
-                p = p[p["train_lang"].astype(str) == p["test_lang"].astype(str)]
-            keys = [c for c in ("model", "task", "probe", "metric", "lang") if c in p.columns]
-            best = p.loc[p.groupby(keys)["value"].idxmax(), [*keys, "layer", "value"]]
-            doc.table(best.rename(columns={"layer": "best_layer"}), "Best layer per language (in-language probes).")
-        _attempt(doc, "Probe figures", _probes)
-
-    # ---------------------------------------------------------------- configs
-    doc.h(2, "Resolved configurations and manifests")
+    # ---------------------------------------------------------------- provenance and configs (last)
+    doc.h(2, "Provenance", anchor="provenance")
+    models = sorted({m for s_ in found["models"] for m in s_.split(",") if m})
+    doc.p(f"Models: {', '.join(models) or 'not recorded in the tables'}.")
+    doc.table(found, "Input tables (paths relative to the run directory) with their SHA-256.", max_rows=200)
+    if features is not None and "source" in features.columns:
+        src = features.groupby(["source"])["feature"].agg(lambda s_: ", ".join(sorted(set(s_)))).reset_index()
+        doc.table(src.rename(columns={"feature": "features"}), "Pair-feature sources.")
+    for name, df in (("transfer", transfer_all), ("probe", probes)):
+        if df is not None and {"n_train", "n_test"} <= set(df.columns):
+            keys = [c for c in ("model", "task", "regime", "metric") if c in df.columns]
+            sizes = _settings_free(df).groupby(keys)[["n_train", "n_test"]].agg(["min", "max"]).reset_index()
+            sizes.columns = ["_".join(c).strip("_") for c in sizes.columns]
+            doc.table(sizes, f"Training/test sizes in the {name} table.")
+    doc.h(2, "Resolved configurations and manifests", anchor="configs")
     save_config(cfg, adir / "report.config.yaml")
+    doc.table(pd.DataFrame(sorted((k, json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+                                  for k, v in config_to_dict(cfg).items()), columns=["setting", "value"]),
+              "This report's configuration (analysis/report.config.yaml).", max_rows=200)
     for p in sorted([*run.rglob("*.yaml"), *run.rglob("*.yml"), *run.rglob("manifest.json")]):
-        text = p.read_text(encoding="utf-8", errors="replace")
-        if len(text) > 20000:
-            text = text[:20000] + "\n... (truncated)"
-        doc.h(4, str(p.relative_to(run)))
-        doc.pre(text)
+        rel = p.relative_to(run)
+        if rel.parts[0] == "analysis" or any(part.startswith(".") for part in rel.parts):
+            continue
+        doc.h(4, str(rel))
+        doc.table(_config_table(p), "", max_rows=80)
     doc.p(f"Analysis tables written: {', '.join(written) or 'none'}. Figures (PNG + PDF): analysis/figures/. "
           f"Report built in {time.time() - t0:.1f} s.", "note")
 
+    answers = five_answers(model=model, control=control, alignment=alignment, probes=probes, transfer=transfer,
+                           coefficients=facts.get("coefficients"), lolo=facts.get("lolo"), ndcg=facts.get("ndcg"))
+    cav = caveats(model=model, transfer=transfer, probes=probes, alignment=alignment)
     title = cfg.title or f"crossling report: {run.resolve().name}"
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-            f'<p class="note">Generated {time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())} by analysis.report '
-            f"from {html.escape(str(run.resolve()))}. Config: "
-            f"{html.escape(json.dumps(config_to_dict(cfg), sort_keys=True))}</p>"
-            + "\n".join(doc.parts) + "</body></html>\n")
+            f'<p class="lede">Model: <b>{html.escape(str(model or "not recorded"))}</b>'
+            + (f"; control: {html.escape(control)}" if control else "")
+            + f'. Run: {html.escape(run.resolve().name)}. <a href="#provenance">Provenance and configurations</a> '
+            "are at the end.</p>"
+            + _summary_html(answers, cav) + "\n".join(doc.parts)
+            + f'<p class="note">Generated {time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())} by analysis.report '
+            f"from {html.escape(str(run.resolve()))}.</p></body></html>\n")
     atomic_write_text(out, page)
     return out
 

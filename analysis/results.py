@@ -30,12 +30,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.figures import MIN_K_FOR_LAW
 from analysis.study import STAGES
+from analysis.summary import (
+    NEAR_CHANCE_MARGIN,
+    SETTING_METRICS,
+    caveats,
+    five_answers,
+    headline_coefficients,
+    zero_shot_levels,
+)
 from probes.cli import SuiteArgumentParser, run_main
 from probes.errors import DataError
-from probes.io import atomic_write_text
+from probes.io import atomic_save, atomic_write_text
 
-__all__ = ["BUDGET_SECONDS", "REFERENCE_ZERO_SHOT", "main", "md_table", "write_results"]
+__all__ = ["BUDGET_SECONDS", "REFERENCE_ZERO_SHOT", "TRACE_TABLES", "main", "md_table", "write_results"]
 
 #: The time budget of the whole study (issue #9: under 2 hours on this machine).
 BUDGET_SECONDS = 2 * 3600
@@ -235,7 +244,7 @@ def _small_png(src: Path, dst: Path, max_bytes: int = MAX_FIGURE_BYTES) -> None:
 # ---- sections ---------------------------------------------------------------------------------------------
 
 def _models_section(doc: _Doc, run: Path, model: str, control: str | None) -> None:
-    doc.add("## Models, data and run time")
+    doc.add("## 12. Provenance: models, data and run time")
     rows = []
     for mf in sorted((run / "stores").glob("*/manifest.json")):
         try:
@@ -271,6 +280,10 @@ def _models_section(doc: _Doc, run: Path, model: str, control: str | None) -> No
 
 def _stages(doc: _Doc, run: Path) -> None:
     doc.add("### Run time and peak memory of each stage")
+    bench = doc.md_path.parent / "bench-study.md"
+    if bench.is_file():
+        doc.add(f"These are the times of the run that produced the tables above; later measurements of the stages "
+                f"(after speed-ups) are in [docs/bench-study.md]({_rel(bench, doc.md_path)}).")
     st = _read(run / "stages.parquet")
     if st is None:
         st = _read(run / "stages.csv")
@@ -410,6 +423,14 @@ def _alignment_section(doc: _Doc, run: Path, model: str, control: str | None, fa
             doc.add(f"Most aligned pairs at layer {best} (`{model}`, cka): "
                     + ", ".join(f"{a}-{b} {v:.2f}" for (a, b), v in at.head(3).items())
                     + "; least aligned: " + ", ".join(f"{a}-{b} {v:.2f}" for (a, b), v in at.tail(3).items()) + ".")
+        afig = run / "analysis" / "figures"
+        if doc.figure(afig / "alignment_layers.png", "alignment_layers.png",
+                      f"Alignment by layer: mean over pairs with the interquartile band, `{model}` (solid) vs the "
+                      "random-initialised control (dashed)."):
+            doc.figure(afig / "alignment_heatmap_cka.png", "alignment_heatmap_cka.png",
+                       f"Debiased CKA between languages at its peak layer ({model}; fixed 0-1 scale, fixed "
+                       "language order).")
+            return
         fdir = run / f"align-{_slug(model)}" / "figures"
         heat = {int(p.stem.rsplit("_L", 1)[1]): p for p in fdir.glob("heatmap_cka_L*.png")
                 if p.stem.rsplit("_L", 1)[1].isdigit()}
@@ -740,6 +761,15 @@ def _transfer_section(doc: _Doc, run: Path, model: str) -> pd.DataFrame | None:
                      "from en": off[off["src"] == "en"]["value"].mean()})
     doc.add("Zero-shot (k = 0) transfer, head regime (frozen encoder, linear head on one layer), mean over "
             "seeds:\n\n" + md_table(pd.DataFrame(rows)))
+    levels = zero_shot_levels(tr, model)
+    if not levels.empty:
+        near = levels[levels["near_chance"]]
+        doc.add("Against chance (primary metric per task; `near_chance`: the mean cross-lingual zero-shot score is "
+                f"within {NEAR_CHANCE_MARGIN:.2f} of chance):\n\n" + md_table(levels))
+        if len(near):
+            doc.add("**Near chance:** " + ", ".join(f"{r.task} ({r.metric} {r.zero_shot:.2f} vs chance {r.chance:.2f})"
+                                                    for r in near.itertuples()) + ". Differences between pairs "
+                    "of these tasks are mostly noise; read their transfer matrices and models with that in mind.")
     ks = tr[tr["src"] != tr["tgt"]].groupby(["task", "k"])["value"].mean().unstack("k")
     doc.add("Mean over cross-lingual pairs (all metrics of a task) by number of target examples k:\n\n"
             + md_table(ks.reset_index()))
@@ -747,7 +777,8 @@ def _transfer_section(doc: _Doc, run: Path, model: str) -> pd.DataFrame | None:
         doc.figure(run / "analysis" / "figures" / f"transfer_matrix_{task}.png", f"transfer_matrix_{task}.png",
                    f"Zero-shot transfer matrix, {task} (rows: source, columns: target).")
     doc.figure(run / "analysis" / "figures" / "fewshot_curves.png", "fewshot_curves.png",
-               "Few-shot curves with the fitted law score = a + b log(k + c).")
+               "Few-shot curves: mean over cross-lingual pairs per task, the law a + b log(k + c) where at least "
+               "three distinct k exist, and the range over targets (in-language rows are not drawn).")
     return tr
 
 
@@ -773,13 +804,19 @@ def _explain_section(doc: _Doc, run: Path) -> dict[str, pd.DataFrame]:
                 if c in fs.columns]
         doc.add(f"**{label}**: lexical-only vs syntax+morphology+phonology (`typology`) vs all features "
                 "(OLS on standardised predictors; `cv_*` = leave-one-language-out):\n\n" + md_table(fs[cols]))
-        lr = _read(an / f"lr_tests_{label}.parquet")
+        lr = _read(an / f"set_tests_{label}.parquet")
+        if lr is not None and "headline" in lr.columns:
+            lr = lr.sort_values("headline", ascending=False, kind="stable")
+        lr = lr if lr is not None else _read(an / f"lr_tests_{label}.parquet")
         if lr is not None and not lr.empty:
-            doc.add("Likelihood-ratio tests of nested sets:\n\n" + md_table(lr))
+            if "method" not in lr.columns:
+                lr = lr.assign(method="likelihood ratio, chi²")
+            doc.add("Tests of nested feature sets (`method`: how each p was computed):\n\n" + md_table(lr))
         co = _read(an / f"coefficients_{label}.parquet")
         if co is not None and not co.empty:
-            keep = [c for c in ("kind", "term", "beta", "se", "ci_low", "ci_high", "p", "n", "converged")
-                    if c in co.columns]
+            co = headline_coefficients(co)
+            keep = [c for c in ("fit", "kind", "term", "beta", "se", "ci_low", "ci_high", "interval_from", "p",
+                                "method", "permutations", "n", "converged") if c in co.columns]
             co = co[co["term"].astype(str) != "Intercept"] if "term" in co else co
             if "p" in co:
                 co = co.sort_values("p")
@@ -787,9 +824,13 @@ def _explain_section(doc: _Doc, run: Path) -> dict[str, pd.DataFrame]:
         lolo = _read(an / f"lolo_{label}.parquet")
         if lolo is not None and not lolo.empty:
             doc.add("Predicting unseen languages (leave-one-language-out):\n\n" + md_table(lolo, max_rows=10))
-    for label in out:
+    calib = doc.md_path.parent / "calibration.md"
+    doc.add("How well the p-value methods are calibrated on data shaped like this study's: "
+            + (f"[docs/calibration.md]({_rel(calib, doc.md_path)})" if calib.is_file() else
+               "`docs/calibration.md` (written by `python -m analysis.calibrate`)") + ".")
+    for label in (["pooled"] if "pooled" in out else []) + [x for x in out if x != "pooled"]:
         doc.figure(an / "figures" / f"coefficients_{label}.png", f"coefficients_{label}.png",
-                   f"Standardised coefficients with 95% CIs ({label}).")
+                   f"Standardised coefficients with 95% intervals ({label}); each p names its method.")
         break
     return out
 
@@ -812,7 +853,7 @@ def _mantel_section(doc: _Doc, run: Path) -> pd.DataFrame | None:
         keys = [c for c in ("model", "metric", "against", "test") if c in mt.columns]
         if "r" in mt.columns and keys:
             best = mt.loc[mt.groupby(keys)["r"].apply(lambda s: s.abs().idxmax())]
-            cols = [c for c in (*keys, "layer", "r", "p", "q", "significant") if c in best.columns]
+            cols = [c for c in (*keys, "layer", "r", "p", "q", "method", "significant") if c in best.columns]
             doc.add("Internal alignment vs each matrix: the layer with the strongest Mantel r "
                     "(Benjamini-Hochberg q across layers):\n\n" + md_table(best[cols], max_rows=40))
         doc.figure(an / "figures" / "mantel_by_layer.png", "mantel_by_layer.png", "Mantel r by layer.")
@@ -822,13 +863,26 @@ def _mantel_section(doc: _Doc, run: Path) -> pd.DataFrame | None:
 def _fewshot_section(doc: _Doc, run: Path) -> pd.DataFrame | None:
     laws = _read(run / "analysis" / "fewshot_laws.parquet")
     doc.add("## 7. Few-shot law")
-    if laws is None:
-        doc.add("_No few-shot fits in this run._")
+    tr = _read(run / "transfer" / "transfer.parquet")
+    if tr is not None and "k" in tr.columns:
+        n_k = tr.assign(k=pd.to_numeric(tr["k"], errors="coerce")).groupby("task")["k"].nunique()
+        short = n_k[n_k < MIN_K_FOR_LAW]
+        if len(short):
+            doc.add("**No law fitted** for " + ", ".join(f"{t} ({int(n)} distinct k)" for t, n in short.items())
+                    + f": a two-parameter law through fewer than {MIN_K_FOR_LAW} values of k fits exactly "
+                    "(R² = 1) and says nothing.")
+    if laws is not None and "n_k" in laws.columns:
+        laws = laws[laws["n_k"] >= MIN_K_FOR_LAW]
+    if laws is not None and {"src", "tgt"} <= set(laws.columns):
+        laws = laws[laws["src"].astype(str) != laws["tgt"].astype(str)]  # in-language curves are not transfer
+    if laws is None or laws.empty:
+        doc.add(f"_No few-shot law with at least {MIN_K_FOR_LAW} distinct k in this run._")
         return None
     doc.source(_names(_models(laws)))
     g = laws.groupby("task").agg(curves=("b", "size"), median_b=("b", "median"),
                                  share_b_positive=("b", lambda s: (s > 0).mean()), median_r2=("r2", "median"))
-    doc.add("Per (task, source, target) curve, score(k) = a + b log(k + c):\n\n" + md_table(g.reset_index()))
+    doc.add(f"Per cross-lingual (task, source, target) curve with at least {MIN_K_FOR_LAW} distinct k, "
+            "score(k) = a + b log(k + c):\n\n" + md_table(g.reset_index()))
     ex = _read(run / "analysis" / "fewshot_extrapolation.parquet")
     if ex is not None and "abs_error" in ex.columns:
         doc.add(f"Extrapolation from small k to large k: mean absolute error {ex['abs_error'].mean():.3f} "
@@ -870,35 +924,40 @@ def _attribution_section(doc: _Doc, run: Path) -> pd.DataFrame | None:
     return ov
 
 
-def _agreement(doc: _Doc, model: str, fsets: dict[str, pd.DataFrame], laws: pd.DataFrame | None,
-               tr: pd.DataFrame | None, facts: dict[str, Any]) -> None:
-    doc.add("## 10. Agreement with published findings")
-    doc.source(f"`{model}` (this run) against the published numbers and findings quoted, each with its source")
-    doc.add("### Transfer: Muller et al. (2022)")
-    doc.add(MULLER_2022)
-    lines = []
-    for label, fs in fsets.items():
-        d = fs.set_index("set")
-        if {"lexical", "typology"} <= set(d.index) and "cv_mae" in d:
-            typ, lex = d.loc["typology"], d.loc["lexical"]
-            better = typ["cv_mae"] < lex["cv_mae"]
-            lines.append(f"- {label}: syntax+morphology+phonology CV MAE {typ['cv_mae']:.3f} (R² {typ['r2']:.2f}) vs "
-                         f"lexical {lex['cv_mae']:.3f} (R² {lex['r2']:.2f}): "
-                         + ("**agrees** (typology predicts unseen languages better)." if better
-                            else "**disagrees** (lexical similarity predicts at least as well)."))
-    doc.add("Typology vs lexical similarity in this run:\n\n" + "\n".join(lines) if lines else
-            "_No feature-set comparison in this run, so the typology-vs-lexical finding cannot be checked._")
-    if laws is not None and not laws.empty:
-        pos = float((laws["b"] > 0).mean())
-        r2 = float(laws["r2"].median())
-        doc.add(f"Log-linear few-shot law: b > 0 for {pos:.0%} of {len(laws)} curves, median R² {r2:.2f}: "
-                + ("**agrees** with a log-linear rise." if pos > 0.8 and r2 > 0.7 else
-                   "**partly agrees**: the rise is not log-linear for every curve."))
-    else:
-        doc.add("_No few-shot fits, so the log-linear law cannot be checked._")
+def _verdict(ok: bool | None, yes: str = "agrees", no: str = "disagrees") -> str:
+    return "not checkable" if ok is None else (yes if ok else no)
 
-    doc.add("### Zero-shot levels: XTREME and mT5")
-    ref_rows = []
+
+def _comparison_rows(model: str, fsets: dict[str, pd.DataFrame], laws: pd.DataFrame | None,
+                     tr: pd.DataFrame | None, facts: dict[str, Any], mantel_tt: pd.DataFrame | None) -> list[dict]:
+    """One row per published claim this study can check: source, published, this study, verdict."""
+    rows: list[dict] = []
+
+    def add(claim: str, source: str, published: str, ours: str, verdict: str) -> None:
+        rows.append({"claim": claim, "source": source, "published": published, "this study": ours,
+                     "verdict": verdict})
+
+    # Muller et al. (2022): typology beats lexical similarity; log-linear few-shot gains
+    checks = []
+    for label, fs in fsets.items():
+        d = fs.set_index("set") if "set" in fs.columns else pd.DataFrame()
+        if {"lexical", "typology"} <= set(d.index) and "cv_mae" in d.columns:
+            checks.append((label, float(d.loc["typology", "cv_mae"]), float(d.loc["lexical", "cv_mae"])))
+    add("Syntax, morphology and phonology similarity predict transfer better than lexical similarity",
+        "Muller et al. (2022), mT5", "direction: typology > lexical",
+        "; ".join(f"{lab}: CV MAE typology {t:.3f} vs lexical {lx:.3f}" for lab, t, lx in checks) or "no fits",
+        _verdict(None if not checks else all(t < lx for _, t, lx in checks), no="disagrees (at least one task)")
+        if checks else "not checkable")
+    if laws is not None and not laws.empty:
+        pos, r2 = float((laws["b"] > 0).mean()), float(laws["r2"].median())
+        add("Scores rise log-linearly with the number of target examples k", "Muller et al. (2022), mT5",
+            "direction: log-linear rise", f"b > 0 in {pos:.0%} of {len(laws)} curves (>= {MIN_K_FOR_LAW} k), "
+            f"median R² {r2:.2f}", _verdict(pos > 0.8 and r2 > 0.7, no="partly (not every curve)"))
+    else:
+        add("Scores rise log-linearly with the number of target examples k", "Muller et al. (2022), mT5",
+            "direction: log-linear rise", f"no curve with >= {MIN_K_FOR_LAW} distinct k", "not checkable")
+
+    # XTREME / mT5 zero-shot levels from English (numbers quoted in REFERENCE_ZERO_SHOT)
     if tr is not None and not tr.empty:
         z = tr[(tr["k"] == 0) & (tr["src"] == "en") & (tr["tgt"] != "en")]
         for task, refs in REFERENCE_ZERO_SHOT.items():
@@ -906,89 +965,92 @@ def _agreement(doc: _Doc, model: str, fsets: dict[str, pd.DataFrame], laws: pd.D
             metric = next((m for m in ("accuracy", "f1", "entity_f1", "macro_f1") if (g["metric"] == m).any()), None)
             if metric is None:
                 continue
-            g = g[g["metric"] == metric]
-            row: dict[str, Any] = {"task": task, "metric (this run)": metric, "targets": g["tgt"].nunique(),
-                                   "this run, from en": 100 * float(g.groupby("tgt")["value"].mean().mean())}
-            row.update({k: refs.get(k, np.nan) for k in ("mBERT", "XLM-R large", "mT5-small", "mT5-base")})
-            ref_rows.append(row)
-    if ref_rows:
-        t = pd.DataFrame(ref_rows)
-        doc.add(f"Zero-shot from English, in percent (this run: `{model}`, mean over seeds and targets):\n\n"
-                + md_table(t, "{:.1f}") + "\n" + REFERENCE_SOURCES)
-        ours = t.set_index("task")["this run, from en"]
-        parts = []
-        for ref in ("mBERT", "XLM-R large"):
-            refs = t.set_index("task")[ref].dropna()
-            common = [x for x in refs.index if x in ours.index]
-            if len(common) >= 2:
-                same_order = list(ours[common].sort_values().index) == list(refs[common].sort_values().index)
-                parts.append(f"{ref} {' < '.join(refs[common].sort_values().index)} ("
-                             + ("**same order**" if same_order else "**different order**") + ")")
-        if parts:
-            doc.add(f"Ordering of the tasks by zero-shot score from English: this run "
-                    f"{' < '.join(ours.sort_values().index)}; " + "; ".join(parts) + ". The metrics differ by task "
-                    "(F1 for NER, accuracy otherwise), so the ordering is indicative only.")
-    else:
-        doc.add("_No zero-shot rows from English in the transfer table, so the XTREME / mT5 reference points "
-                "cannot be compared._ " + REFERENCE_SOURCES)
+            ours = 100 * float(g[g["metric"] == metric].groupby("tgt")["value"].mean().mean())
+            tg = sorted(map(str, g["tgt"].unique()))
+            targets = f"{len(tg)} targets" + (f": {', '.join(tg)}" if len(tg) <= 6 else "")
+            pub = ", ".join(f"{k} {v:.1f}" for k, v in refs.items())
+            low = min(refs.values())
+            add(f"Zero-shot {task} from English (percent)", "XTREME, Hu et al. (2020) Table 2; mT5, Xue et al. (2021)",
+                pub, f"{ours:.1f} ({metric}, frozen encoder + linear head, {targets}; the published means are over "
+                     "each benchmark's own targets)",
+                "below all published levels (expected: no fine-tuning)" if ours < low else
+                "within the published range" if ours <= max(refs.values()) else "above the published levels")
 
-    doc.add("### Alignment across layers")
-    al = facts.get("align", {})
-    if al:
-        peaks = ", ".join(f"{m} layer {f['peak_layer']}" for m, f in al.items())
-        lines = [f"Peak layers of `{model}` by index: {peaks}."]
-        if "cka" in al:
-            f = al["cka"]
-            interior = f["first_layer"] < f["peak_layer"] < f["last_layer"]
-            drop = f["peak"] - f["last"]
-            lines.append(f"Debiased CKA peaks at layer {f['peak_layer']} of {f['first_layer']}..{f['last_layer']} and "
-                         f"the last layer is {drop:.2f} below the peak: "
-                         + ("**agrees** with a rise-then-fall profile." if interior and drop > 0.01 else
-                            "**disagrees**: no rise-then-fall profile for this model."))
-        doc.add(" ".join(lines) + " " + LIT_ALIGNMENT)
-    else:
-        doc.add("_No alignment rows, so the layer profile cannot be compared._ " + LIT_ALIGNMENT)
-
-    doc.add("### Probes across layers and languages")
-    pl = facts.get("probe_layers", [])
+    # layer-wise probing
     pr = facts.get("probes", {})
-    lines = []
-    if pl and ("upos" in pr or "deprel" in pr or facts.get("regression")):
+    if "upos" in pr and "deprel" in pr:
+        u, d = int(pr["upos"]["best layer"]), int(pr["deprel"]["best layer"])
+        add("Part of speech is decoded best in lower layers than dependency relations",
+            "Tenney et al. (2019), BERT", "direction: POS layer <= dependency layer",
+            f"upos best at layer {u}, deprel at layer {d}", _verdict(u <= d))
+    pl = facts.get("probe_layers", [])
+    syn = {t: int(r["best layer"]) for t, r in facts.get("regression", {}).items()}
+    if "deprel" in pr:
+        syn["deprel"] = int(pr["deprel"]["best layer"])
+    if pl and syn:
         lo, hi = min(pl), max(pl)
-
-        def where(layer: int) -> str:
-            frac = (layer - lo) / (hi - lo) if hi > lo else 0.0
-            return "lower" if frac < 0.25 else "upper" if frac > 0.75 else "middle"
-
-        best = {t: int(pr[t]["best layer"]) for t in ("upos", "deprel") if t in pr}
-        best.update({t: int(r["best layer"]) for t, r in facts.get("regression", {}).items()})
-        lines.append("Best layers of `" + model + "` (of " + f"{lo}..{hi}): "
-                     + ", ".join(f"{t} {b} ({where(b)})" for t, b in best.items()) + ".")
-        if "upos" in best and "deprel" in best:
-            lines.append("Part of speech peaks " + ("no later than" if best["upos"] <= best["deprel"] else "later than")
-                         + " dependency relations: " + ("**agrees**" if best["upos"] <= best["deprel"] else
-                                                        "**disagrees**") + " with the ordering reported for BERT.")
-        syn = {t: b for t, b in best.items() if t in ("deprel", "tree-depth", "head-distance")}
-        if syn:
-            mid = [t for t, b in syn.items() if where(b) == "middle"]
-            lines.append(f"Syntactic structure is best in the middle third for {len(mid)} of {len(syn)} syntactic "
-                         "probes: " + ("**agrees**" if len(mid) == len(syn) else "**partly agrees**" if mid else
-                                       "**disagrees**") + " with middle layers being the most syntactic.")
-        doc.add(" ".join(lines) + " " + LIT_PROBES)
-    else:
-        doc.add("_No UPOS, dependency or tree probes, so the layer findings cannot be compared._ " + LIT_PROBES)
+        mid = [t for t, b in syn.items() if lo + (hi - lo) / 4 <= b <= hi - (hi - lo) / 4]
+        add("Syntactic structure is recovered best from the middle layers",
+            "Hewitt & Manning (2019), structural probes on BERT/ELMo", "direction: middle layers",
+            ", ".join(f"{t} layer {b}" for t, b in syn.items()) + f" (of {lo}..{hi})",
+            _verdict(len(mid) == len(syn), no="partly" if mid else "disagrees"))
     cr = facts.get("cross", {})
     kept = {t: r["cross / in-language"] for t, r in cr.items() if t in ("upos", "deprel")
             and np.isfinite(r["cross / in-language"])}
     if kept:
-        doc.add("Cross-lingual probes keep " + ", ".join(f"{_pct(v)} ({t})" for t, v in kept.items())
-                + " of the in-language accuracy: "
-                + ("**consistent** with a largely shared syntactic subspace (at least 75% kept)."
-                   if min(kept.values()) >= 0.75 else
-                   "**weaker** than a fully shared subspace would give (less than 75% kept).") + " " + LIT_CROSS)
-    else:
-        doc.add("_No cross-lingual probe rows for UPOS or deprel, so shared syntactic subspaces cannot be checked._ "
-                + LIT_CROSS)
+        add("Syntactic probes transfer across languages (a shared subspace)",
+            "Chi et al. (2020), mBERT", "direction: cross-lingual probes work",
+            ", ".join(f"{t}: {v:.0%} of in-language accuracy" for t, v in kept.items()),
+            _verdict(min(kept.values()) >= 0.75, no="weaker (< 75% kept)"))
+    if mantel_tt is not None and not mantel_tt.empty and "r" in mantel_tt.columns:
+        mt = mantel_tt[mantel_tt["test"] == "mantel"] if "test" in mantel_tt.columns else mantel_tt
+        syn_rows = mt[mt["left"].astype(str).str.contains("syn", case=False)] if "left" in mt.columns else mt.iloc[0:0]
+        if len(syn_rows):
+            neg = int((syn_rows["r"] < 0).sum())
+            how = (f"{int(syn_rows['permutations'].max())} permutations" if "permutations" in syn_rows.columns
+                   else "permutation")
+            add("Transfer is better between typologically (syntactically) similar languages",
+                "Pires et al. (2019), mBERT", "direction: closer languages transfer better",
+                f"Mantel r of syntactic distance vs transfer negative in {neg} of {len(syn_rows)} tests "
+                f"(min r {syn_rows['r'].min():+.2f}; p by {how})", _verdict(neg == len(syn_rows), no="partly"
+                                                                           if neg else "disagrees"))
+
+    # alignment across layers
+    al = facts.get("align", {})
+    if "cka" in al:
+        f = al["cka"]
+        interior = f["first_layer"] < f["peak_layer"] < f["last_layer"]
+        add("Similarity of translations rises through the lower layers and falls in the last ones",
+            "Muller et al. (2021), mBERT", "direction: rise, then fall",
+            f"CKA peak {f['peak']:.2f} at layer {f['peak_layer']} of {f['first_layer']}..{f['last_layer']}; last "
+            f"layer {f['last']:.2f}", _verdict(interior and f["peak"] - f["last"] > 0.01))
+    if len(al) >= 2:
+        peaks = {m: f["peak_layer"] for m, f in al.items()}
+        add("Layer profiles of cross-lingual similarity depend on the similarity index",
+            "Del & Fishel (2021)", "direction: indexes disagree",
+            ", ".join(f"{m} peaks at layer {p}" for m, p in peaks.items()), _verdict(len(set(peaks.values())) > 1))
+    if "cka" in al and np.isfinite(al["cka"].get("ctrl_at_peak", np.nan)):
+        f = al["cka"]
+        add("Random-initialised encoders are strong baselines for representation analyses",
+            "Zhang & Bowman (2018); Hewitt & Liang (2019)", "direction: controls needed",
+            f"control CKA {f['ctrl_at_peak']:.2f} vs model {f['peak']:.2f} at layer {f['peak_layer']}",
+            "agrees (control close to the model)" if f["ctrl_at_peak"] >= 0.8 * f["peak"] else
+            "model clearly above its control")
+    return rows
+
+
+def _agreement(doc: _Doc, run: Path, model: str, fsets: dict[str, pd.DataFrame], laws: pd.DataFrame | None,
+               tr: pd.DataFrame | None, facts: dict[str, Any]) -> None:
+    doc.add("## 10. Comparison with published numbers")
+    doc.source(f"`{model}` (this run) against the published numbers and findings quoted, each with its source")
+    rows = _comparison_rows(model, fsets, laws, tr, facts, _read(run / "analysis" / "mantel_typology_transfer.parquet"))
+    doc.add("Each claim of the literature this study can check, the published number (or its direction, where the "
+            "paper reports no number comparable to ours), this study's number, and whether they agree. Published "
+            "results come from other models (mBERT, XLM-R, mT5, BERT); this study's from "
+            f"`{model}`" + (" — **not mT5**" if "mt5" not in model.lower() else "") + ".\n\n"
+            + md_table(pd.DataFrame(rows), max_rows=40))
+    doc.add(REFERENCE_SOURCES)
+    doc.add(MULLER_2022 + " " + LIT_ALIGNMENT + " " + LIT_PROBES + " " + LIT_CROSS + " " + LIT_CONTROL)
 
 
 def _gaps(doc: _Doc, run: Path, model: str, control: str | None, tr: pd.DataFrame | None,
@@ -1055,9 +1117,123 @@ def _gaps(doc: _Doc, run: Path, model: str, control: str | None, tr: pd.DataFram
     doc.add("\n".join(f"- {i}" for i in items))
 
 
+#: Tidy tables committed beside RESULTS.md (compressed CSV) so that every number can be traced: name -> (files
+#: under the run directory, glob patterns; the section that rests on them).
+TRACE_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    "alignment": (("align-*/alignment.parquet",), "1"),
+    "probes": (("probes/probes.parquet",), "2"),
+    "transfer": (("transfer/transfer.parquet",), "4"),
+    "pair_features": (("typology/pair_features.parquet",), "5"),
+    "coefficients": (("analysis/coefficients_*.parquet",), "5"),
+    "feature_sets": (("analysis/feature_sets_*.parquet",), "5"),
+    "mantel": (("analysis/mantel.parquet", "analysis/mantel_typology_transfer.parquet"), "6"),
+    "fewshot_laws": (("analysis/fewshot_laws.parquet",), "7"),
+    "ndcg": (("analysis/ndcg_*.parquet",), "8"),
+    "attribution": (("attribution/overlap.parquet",), "9"),
+}
+#: Total size budget of the committed tables (bytes); float columns are rounded to 5 decimals.
+TRACE_BUDGET_BYTES = 8_000_000
+
+
+def _export_tables(run: Path, out_dir: Path) -> dict[str, Path]:
+    """Write the run's tidy tables as ``<out_dir>/<name>.csv.gz`` (settings rows dropped); return name -> path."""
+    written: dict[str, Path] = {}
+    for name, (patterns, _) in TRACE_TABLES.items():
+        parts = []
+        for pat in patterns:
+            for p in sorted(run.glob(pat)):
+                t = _read(p)
+                if t is None or t.empty:
+                    continue
+                if len(patterns) > 1 or "*" in pat:
+                    t = t.assign(source_file=str(p.relative_to(run)))
+                parts.append(t)
+        if not parts:
+            continue
+        t = pd.concat(parts, ignore_index=True)
+        if "metric" in t.columns:
+            t = t[~t["metric"].astype(str).isin(SETTING_METRICS)]
+        t = t.drop(columns=[c for c in ("langs", "command") if c in t.columns])
+        floats = t.select_dtypes(include="float").columns
+        t[floats] = t[floats].round(5)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"{name}.csv.gz"
+        data = t.to_csv(index=False).encode("utf-8")
+        import gzip
+
+        atomic_save(path, lambda tmp, data=data: Path(tmp).write_bytes(gzip.compress(data, 9, mtime=0)))
+        written[name] = path
+    total = sum(p.stat().st_size for p in written.values())
+    if total > TRACE_BUDGET_BYTES:
+        raise DataError(f"The committed tables take {total / 1e6:.1f} MB, over the {TRACE_BUDGET_BYTES / 1e6:.0f} MB "
+                        "budget; drop a table from TRACE_TABLES or aggregate it before committing.", path=out_dir)
+    return written
+
+
+def _rel(path: Path, md_path: Path) -> str:
+    try:
+        return path.resolve().relative_to(md_path.parent.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _trace_line(names: Sequence[str], tables: dict[str, Path], md_path: Path) -> str:
+    links = [f"[`{n}`]({_rel(tables[n], md_path)})" for n in names if n in tables]
+    return ("_Tables behind this section: " + ", ".join(links) + " (compressed CSV, committed)._") if links else ""
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lstrip("#").strip().lower())
+    return "#" + text.replace(" ", "-")
+
+
+#: The section that holds the evidence of each of the five answers (analysis.summary.QUESTIONS keys).
+_EVIDENCE = {"alignment": "## 1. How aligned are the languages inside the model?",
+             "probes": "## 2. Where are syntax and morphology?",
+             "transfer": "## 4. How well does the model transfer?",
+             "explain": "## 5. Why? What explains transfer",
+             "source": "## 8. Source-language recommender"}
+
+
+def _summary(run: Path, model: str, control: str | None, md_path: Path) -> str:
+    """The five answers and the caveats, in Markdown, from the run's tables."""
+    an = run / "analysis"
+
+    def first(*names: str) -> pd.DataFrame | None:
+        for n in names:
+            for p in sorted(an.glob(n)):
+                t = _read(p)
+                if t is not None and not t.empty:
+                    return t
+        return None
+
+    alignment = _concat(sorted(run.glob("align-*/alignment.parquet")))
+    probes = _read(run / "probes" / "probes.parquet")
+    transfer = _read(run / "transfer" / "transfer.parquet")
+    ndcg = _concat(sorted(an.glob("ndcg_*.parquet")))
+    answers = five_answers(model=model, control=control, alignment=alignment, probes=probes, transfer=transfer,
+                           coefficients=first("coefficients_pooled.parquet", "coefficients_*.parquet"),
+                           lolo=first("lolo_pooled.parquet", "lolo_*.parquet"), ndcg=ndcg)
+    lines = ["## Summary: five questions", ""]
+    for i, a in enumerate(answers, 1):
+        lines.append(f"{i}. **{a.question}** {a.answer} [Evidence]({_anchor(_EVIDENCE[a.key])}).")
+    cav = caveats(model=model, transfer=transfer, probes=probes, alignment=alignment)
+    if cav:
+        lines += ["", "**Caveats.** " + " ".join(cav)]
+    return "\n".join(lines)
+
+
 def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, model: str,
-                  control_model: str | None = None, title: str | None = None, note: str | None = None) -> Path:
+                  control_model: str | None = None, title: str | None = None, note: str | None = None,
+                  tables_dir: str | Path | None = None) -> Path:
     """Generate the results Markdown for a study run directory.
+
+    The file opens with the answers to the five questions and their caveats
+    (:mod:`analysis.summary`), then one section per question, the comparison with
+    published numbers, the data gaps, and provenance (models, data, run time) last.
+    The run's tidy tables are written, compressed, to ``tables_dir`` and every section
+    links the tables it rests on.
 
     Parameters
     ----------
@@ -1074,6 +1250,8 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
         Label of the random-initialised control, shown next to the model where its rows exist.
     title, note : str, optional
         Title, and a status paragraph shown under it.
+    tables_dir : path, optional
+        Where the compact tables go (default ``<fig_dir>/tables``).
 
     Returns
     -------
@@ -1089,27 +1267,38 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
     if not run.is_dir():
         raise DataError("Run directory does not exist; run python -m analysis.study first (or fix --run).", path=run)
     control = control_model or None
+    tables = _export_tables(run, Path(tables_dir) if tables_dir else fig_dir / "tables")
     doc = _Doc(fig_dir, out)
     facts: dict[str, Any] = {}
     doc.add(f"# {title or 'Results: why does ' + model + ' transfer across languages?'}")
-    doc.add(f"Generated by `python -m analysis.results` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
-            f"from the tidy tables of `{run}`. Every number below is computed from those tables, except the "
-            f"published reference points of section 10, which are quoted with their source. The full report with "
-            f"all tables and configurations is `{run / 'report.html'}`.")
     if note:
         doc.add("> **Status:** " + note)
-    _models_section(doc, run, model, control)
-    _alignment_section(doc, run, model, control, facts)
-    _probes_section(doc, run, model, control, facts)
+    summary_at = len(doc.parts)
+
+    def section(fn, names: Sequence[str], *args):  # type: ignore[no-untyped-def]
+        res = fn(*args)
+        line = _trace_line(names, tables, out)
+        if line:
+            doc.add(line)
+        return res
+
+    section(_alignment_section, ["alignment"], doc, run, model, control, facts)
+    section(_probes_section, ["probes"], doc, run, model, control, facts)
     _control_section(doc, model, control, facts)
-    tr = _transfer_section(doc, run, model)
-    fsets = _explain_section(doc, run)
-    _mantel_section(doc, run)
-    laws = _fewshot_section(doc, run)
-    _recommender_section(doc, run)
-    ov = _attribution_section(doc, run)
-    _agreement(doc, model, fsets, laws, tr, facts)
+    tr = section(_transfer_section, ["transfer"], doc, run, model)
+    fsets = section(_explain_section, ["coefficients", "feature_sets", "pair_features"], doc, run)
+    section(_mantel_section, ["mantel"], doc, run)
+    laws = section(_fewshot_section, ["fewshot_laws"], doc, run)
+    section(_recommender_section, ["ndcg"], doc, run)
+    ov = section(_attribution_section, ["attribution"], doc, run)
+    _agreement(doc, run, model, fsets, laws, tr, facts)
     _gaps(doc, run, model, control, tr, ov)
+    _models_section(doc, run, model, control)
+    doc.add(f"_Generated by `python -m analysis.results` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+            f"from the tidy tables of `{run}`. Every number above is computed from those tables, except the "
+            "published reference points of section 10, which are quoted with their source. The full HTML report "
+            f"with all tables and configurations is `{run / 'report.html'}`._")
+    doc.parts.insert(summary_at, _summary(run, model, control, out).rstrip() + "\n\n")
     atomic_write_text(out, "".join(doc.parts))
     return out
 
@@ -1123,10 +1312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--control-model", default="", help="random-initialised control label")
     p.add_argument("--title", help="title")
     p.add_argument("--note", help="a status paragraph shown under the title (e.g. that this is a pilot)")
+    p.add_argument("--tables", help="directory of the committed compact tables (default FIGURES/tables)")
     p.add_argument("--debug", action="store_true")
     a = p.parse_args(argv)
     path = write_results(a.run, a.out, a.figures, model=a.model, control_model=a.control_model or None,
-                         title=a.title, note=a.note)
+                         title=a.title, note=a.note, tables_dir=a.tables)
     print(f"wrote {path}")
     return 0
 

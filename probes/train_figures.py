@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from probes import plotstyle as S
 from probes.errors import DataError
 from probes.tables import require_columns
 
@@ -50,6 +51,21 @@ def _in_language(df: pd.DataFrame) -> pd.DataFrame:
     return df[df.train_lang == df.test_lang]
 
 
+def _size(rows: pd.DataFrame) -> str:
+    """Languages and test words per cell of the rows drawn."""
+    out = f"{rows['lang'].nunique()} languages" if "lang" in rows.columns else ""
+    if "n_test" in rows.columns and rows["n_test"].notna().any():
+        out += f", n_test {int(rows['n_test'].min())}-{int(rows['n_test'].max())}"
+    return out
+
+
+def _write(plt, fig, path: str | Path) -> Path:  # type: ignore[no-untyped-def]
+    """Save under the PNG size budget of :mod:`probes.plotstyle` and close the figure."""
+    path = S.save_png(fig, path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_by_layer(df: pd.DataFrame, task: str, path: str | Path, *, model: str | None = None) -> Path:
     """Score (and selectivity) of ``task`` by layer, one line per language.
 
@@ -73,29 +89,30 @@ def plot_by_layer(df: pd.DataFrame, task: str, path: str | Path, *, model: str |
     panels = [(metric, probe)]
     if ((sub.probe == probe) & (sub.metric == "selectivity")).any():
         panels.append(("selectivity", probe))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.8), squeeze=False, layout="constrained")
     for ax, (m, p) in zip(axes[0], panels):
         cur = sub[(sub.probe == p) & (sub.metric == m)]
-        for lang, g in cur.groupby("lang"):
+        for i, (lang, g) in enumerate(cur.groupby("lang")):  # every language thin grey, the mean in colour
             g = g.sort_values("layer")
-            ax.plot(g.layer, g.value, marker="o", ms=3, label=lang)
+            ax.plot(g.layer, g.value, color="#bbbbbb", lw=0.8, label="languages" if i == 0 else None)
+        mean = cur.groupby("layer").value.mean()
+        ax.plot(mean.index, mean.values, marker="o", ms=3, color=S.colour(0),
+                label=f"mean of {cur.lang.nunique()} languages")
         if m == "accuracy":
             maj = sub[(sub.probe == "majority") & (sub.metric == "accuracy")].groupby("layer").value.mean()
             if len(maj):
-                ax.plot(maj.index, maj.values, color="k", ls=":", label="majority (mean)")
+                S.draw_chance(ax, float(maj.mean()), label="majority class (mean)")
+            ax.set_ylim(0, 1.02)
+        elif m == "selectivity":
+            S.draw_chance(ax, 0.0, label="null (0)")
         ax.set_xlabel("layer")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"{p} {m}")
         ax.set_title(f"{task}: {m}")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7, ncol=2, loc="best")
-    fig.suptitle(model, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    S.legend_inside(axes[0][0])
+    S.stamp(fig, model=model, data=_size(sub))
+    return _write(plt, fig, path)
 
 
 def plot_heatmap(df: pd.DataFrame, task: str, path: str | Path, *, model: str | None = None) -> Path:
@@ -104,20 +121,20 @@ def plot_heatmap(df: pd.DataFrame, task: str, path: str | Path, *, model: str | 
     model = model or str(df.model.iloc[0])
     sub = _in_language(df[(df.model == model) & (df.task == task)])
     probe, metric = main_metric(sub, task)
-    piv = sub[(sub.probe == probe) & (sub.metric == metric)].pivot_table(index="lang", columns="layer", values="value")
-    fig, ax = plt.subplots(figsize=(1 + 0.45 * piv.shape[1], 1 + 0.3 * piv.shape[0]))
-    im = ax.imshow(piv.values, aspect="auto", cmap="viridis")
+    rows = sub[(sub.probe == probe) & (sub.metric == metric)]
+    piv = rows.pivot_table(index="lang", columns="layer", values="value")
+    piv = piv.reindex(S.language_order(piv.index))
+    fig, ax = plt.subplots(figsize=(2.2 + 0.45 * piv.shape[1], 1.4 + 0.3 * piv.shape[0]), layout="constrained")
+    bounded = metric in ("accuracy", "uas", "macro_f1")
+    im = ax.imshow(piv.values, aspect="auto", cmap=S.SEQUENTIAL if bounded else S.DIVERGING,
+                   norm=S.unit_norm() if bounded else S.diverging_norm(piv.values.ravel()))
     ax.set_xticks(range(piv.shape[1]), [str(c) for c in piv.columns])
     ax.set_yticks(range(piv.shape[0]), list(piv.index))
     ax.set_xlabel("layer")
     ax.set_title(f"{task}: {probe} {metric}", fontsize=9)
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    fig.colorbar(im, ax=ax, label=metric + (" (fixed 0-1 scale)" if bounded else " (centred on 0)"))
+    S.stamp(fig, model=model, data=_size(rows))
+    return _write(plt, fig, path)
 
 
 def plot_transfer(df: pd.DataFrame, task: str, layer: int, path: str | Path, *, model: str | None = None) -> Path:
@@ -129,20 +146,18 @@ def plot_transfer(df: pd.DataFrame, task: str, layer: int, path: str | Path, *, 
     if sub.empty:
         raise DataError(f"No linear accuracy rows for task {task!r} at layer {layer}.")
     piv = sub.pivot_table(index="train_lang", columns="test_lang", values="value")
-    fig, ax = plt.subplots(figsize=(1.5 + 0.45 * piv.shape[1], 1 + 0.4 * piv.shape[0]))
-    im = ax.imshow(piv.values, cmap="magma", vmin=0, vmax=1)
+    piv = piv.reindex(index=S.language_order(piv.index), columns=S.language_order(piv.columns))
+    fig, ax = plt.subplots(figsize=(2.4 + 0.45 * piv.shape[1], 1.6 + 0.4 * piv.shape[0]), layout="constrained")
+    im = ax.imshow(piv.values, cmap=S.SEQUENTIAL, norm=S.unit_norm())
+    S.annotate_cells(ax, piv.values)
     ax.set_xticks(range(piv.shape[1]), list(piv.columns), rotation=90)
     ax.set_yticks(range(piv.shape[0]), list(piv.index))
     ax.set_xlabel("test language")
     ax.set_ylabel("train language")
-    ax.set_title(f"{task} transfer, layer {layer}", fontsize=9)
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    ax.set_title(f"{task} probe transfer, layer {layer}", fontsize=9)
+    fig.colorbar(im, ax=ax, label="accuracy (fixed 0-1 scale)")
+    S.stamp(fig, model=model, data=_size(sub))
+    return _write(plt, fig, path)
 
 
 def draw_all(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from probes import plotstyle as S
 from probes.errors import ConfigError, DataError
 from probes.tables import require_columns
 
@@ -93,8 +94,19 @@ def cluster_order(matrix: pd.DataFrame) -> list[str]:
     return [labels[i] for i in leaves_list(z)]
 
 
-def plot_heatmap(table: pd.DataFrame, *, metric: str, layer: int, path: str | Path, title: str | None = None) -> Path:
-    """Heatmap of one metric at one layer, languages in clustering order.
+#: Metrics whose values lie in [0, 1]: drawn on the fixed 0-1 scale (others on a scale centred on 0).
+_BOUNDED = frozenset({"cka", "cka_biased", "rbf_cka", "svcca", "pwcca", "retrieval", "retrieval_centered"})
+
+
+def _data(table: pd.DataFrame) -> str:
+    n = table["n"].dropna() if "n" in table.columns else pd.Series(dtype=float)
+    langs = len(set(table["lang_a"]) | set(table["lang_b"]))
+    return f"{langs} languages" + (f", {int(n.max())} sentences per language" if len(n) else "")
+
+
+def plot_heatmap(table: pd.DataFrame, *, metric: str, layer: int, path: str | Path, title: str | None = None,
+                 order: str = "fixed") -> Path:
+    """Heatmap of one metric at one layer on a fixed colour scale.
 
     Parameters
     ----------
@@ -105,39 +117,48 @@ def plot_heatmap(table: pd.DataFrame, *, metric: str, layer: int, path: str | Pa
     path : str or Path
         Output image (the suffix picks the format, e.g. ``.png``).
     title : str, optional
-        Default: the model, metric and layer.
+        Default: the metric and layer (the model is stamped on the canvas).
+    order : {"fixed", "cluster"}
+        ``fixed`` (default): the suite's language order (:func:`probes.plotstyle.language_order`),
+        the same at every layer, so heatmaps of different layers can be compared cell by cell;
+        ``cluster``: average-linkage clustering order of this layer.
 
     Returns
     -------
     Path
     """
+    if order not in ("fixed", "cluster"):
+        raise ConfigError(f"order must be 'fixed' or 'cluster', got {order!r}.")
     plt = _pyplot()
     mat = similarity_matrix(table, metric=metric, layer=layer)
-    order = cluster_order(mat)
-    mat = mat.loc[order, order]
-    k = len(order)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.42 * k, 0.6 + 0.42 * k))
-    vals = mat.to_numpy(dtype=float)
-    shown = np.ma.masked_where(np.eye(k, dtype=bool), vals)
-    im = ax.imshow(shown, cmap="viridis", aspect="equal")
-    ax.set_xticks(range(k), order, rotation=90)
-    ax.set_yticks(range(k), order)
-    if k <= 20:
-        for i in range(k):
-            for j in range(k):
-                if i != j and np.isfinite(vals[i, j]):
-                    ax.text(j, i, f"{vals[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                            color="white" if vals[i, j] < np.nanmean(vals) else "black")
-    model = table["model"].iloc[0] if "model" in table.columns and len(table) else ""
-    ax.set_title(title or f"{metric}, layer {layer}" + (f"\n{model}" if model else ""), fontsize=9)
+    langs = cluster_order(mat) if order == "cluster" else S.language_order(mat.index)
+    mat = mat.loc[langs, langs]
+    k = len(langs)
+    fig, ax = plt.subplots(figsize=(1.6 + 0.42 * k, 1.4 + 0.42 * k), layout="constrained")
+    vals = mat.to_numpy(dtype=float, copy=True)
+    np.fill_diagonal(vals, np.nan)
+    bounded = metric in _BOUNDED
+    im = ax.imshow(np.ma.masked_invalid(vals), cmap=S.SEQUENTIAL if bounded else S.DIVERGING,
+                   norm=S.unit_norm() if bounded else S.diverging_norm(vals.ravel()), aspect="equal")
+    ax.set_xticks(range(k), langs, rotation=90)
+    ax.set_yticks(range(k), langs)
+    S.annotate_cells(ax, vals, skip_diagonal=True)
+    ax.set_title(title or f"{metric}, layer {layer}", fontsize=9)
     ax.set_xlabel("lang_b")
     ax.set_ylabel("lang_a")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04,
+                 label=metric + (" (fixed 0-1 scale)" if bounded else " (centred on 0)"))
+    model = sorted(map(str, table["model"].unique())) if "model" in table.columns and len(table) else None
+    S.stamp(fig, model=model, data=_data(table))
+    path = S.save_png(fig, path) if Path(path).suffix.lower() == ".png" else _save_other(fig, path)
+    plt.close(fig)
+    return path
+
+
+def _save_other(fig, path: str | Path) -> Path:  # type: ignore[no-untyped-def]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    fig.savefig(path)
     return path
 
 
@@ -171,32 +192,41 @@ def plot_layer_curves(
     plt = _pyplot()
     require_columns(table, _COLUMNS, "alignment table")
     sub = table[table["metric"] == metric]
-    fig, ax = plt.subplots(figsize=(6.0, 3.6))
-    drawn = 0
+    found = []
     for a, b in pairs:
         rows = sub[(sub["lang_a"] == a) & (sub["lang_b"] == b)]
         if rows.empty:
             rows = sub[(sub["lang_a"] == b) & (sub["lang_b"] == a)]
-        if rows.empty:
-            continue
-        rows = rows.sort_values("layer")
-        (line,) = ax.plot(rows["layer"], rows["value"], marker="o", ms=3, label=f"{a}-{b}")
-        if "ci_low" in rows and rows["ci_low"].notna().any():
-            ax.fill_between(rows["layer"], rows["ci_low"], rows["ci_high"], color=line.get_color(), alpha=0.2)
-        drawn += 1
-    if drawn == 0:
-        plt.close(fig)
+        if not rows.empty:
+            found.append((a, b, rows.sort_values("layer")))
+    if not found:
         have = sorted(set(zip(sub["lang_a"], sub["lang_b"])))[:10]
         raise DataError(f"None of the pairs {list(pairs)} has rows for metric {metric!r}; pairs present include {have}.")
-    model = table["model"].iloc[0] if "model" in table.columns and len(table) else ""
-    ax.set_title(title or f"{metric} across layers" + (f" ({model})" if model else ""), fontsize=9)
-    ax.set_xlabel("layer")
-    ax.set_ylabel(metric)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2 if drawn > 6 else 1)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    # up to 7 pairs share one panel (one colour each, never reused); more get one small panel each
+    single = len(found) <= len(S.OKABE_ITO) - 1
+    if single:
+        fig, axes = S.new_figure(figsize=(6.4, 3.8))
+        axes = [axes] * len(found)
+    else:
+        fig, axes = S.small_multiples(min(len(found), 16), panel=(2.4, 2.0), sharex=True, sharey=True)
+        found = found[:16]
+    for i, (ax, (a, b, rows)) in enumerate(zip(axes, found)):
+        col = S.colour(i) if single else S.colour(0)
+        ax.plot(rows["layer"], rows["value"], marker="o", ms=3, color=col, label=f"{a}-{b}")
+        if "ci_low" in rows and rows["ci_low"].notna().any():
+            ax.fill_between(rows["layer"], rows["ci_low"], rows["ci_high"], color=col, alpha=0.2, lw=0)
+        if not single:
+            ax.set_title(f"{a}-{b}", fontsize=8)
+        if metric in _BOUNDED:
+            ax.set_ylim(min(0.0, float(sub["value"].min())), 1.02)
+        ax.grid(alpha=0.3)
+        ax.set_xlabel("layer", fontsize=8)
+        ax.set_ylabel(metric, fontsize=8)
+        ax.tick_params(labelsize=7)
+    if single:
+        S.legend_inside(axes[0], ncol=2 if len(found) > 4 else 1)
+    fig.suptitle(title or f"{metric} across layers (band: bootstrap interval)", fontsize=9)
+    model = sorted(map(str, table["model"].unique())) if "model" in table.columns and len(table) else None
+    S.stamp(fig, model=model, data=_data(sub))
+    path = S.save_png(fig, path) if Path(path).suffix.lower() == ".png" else _save_other(fig, path)
     return path

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from probes.errors import DataError
-from probes.io import atomic_save
+from probes import plotstyle
 from probes.tables import require_columns
 
 __all__ = ["plot_overlap_heatmap", "plot_overlap_by_layer", "plot_ablation_by_layer", "write_attribution_figures"]
@@ -28,11 +28,18 @@ def _plt():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(fig, path: Path) -> Path:  # type: ignore[no-untyped-def]
+def _save(fig, path: Path, rows: pd.DataFrame | None = None) -> Path:  # type: ignore[no-untyped-def]
+    """Stamp the model and languages of ``rows`` (the suite's plot style), save under the PNG budget, close."""
     plt = _plt()
     try:
-        fig.tight_layout()
-        atomic_save(path, lambda tmp: fig.savefig(tmp, format="png", dpi=130))
+        if rows is not None:
+            langs = len(set(rows["lang_a"]) | set(rows["lang_b"])) if {"lang_a", "lang_b"} <= set(rows.columns) else 0
+            plotstyle.stamp(fig, model=sorted(map(str, rows["model"].unique())) if "model" in rows.columns else None,
+                            data=f"{langs} languages" if langs else None)
+            fig.tight_layout(rect=(0, 0.04, 1, 1))
+        else:
+            fig.tight_layout()
+        plotstyle.save_png(fig, path)
     finally:
         plt.close(fig)
     return path
@@ -66,7 +73,7 @@ def plot_overlap_heatmap(overlap: pd.DataFrame, path: str | Path, *, task: str, 
         raise DataError(f"No overlap rows for task {task!r}, layer {layer}, method {method!r}, k {k}.")
     plt = _plt()
     metrics = [m for m in _METRIC_LABEL if m in set(d["metric"])]
-    langs = sorted(set(d["lang_a"]) | set(d["lang_b"]))
+    langs = plotstyle.language_order(set(d["lang_a"]) | set(d["lang_b"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics) + 0.6, 3.8), squeeze=False)
     pcol = "p_adj" if "p_adj" in d.columns else "p_value"
     for ax, m in zip(axes[0], metrics):
@@ -78,7 +85,8 @@ def plot_overlap_heatmap(overlap: pd.DataFrame, path: str | Path, *, task: str, 
             M[i, j] = M[j, i] = v
             S[i, j] = S[j, i] = bool(p < 0.05)
         np.fill_diagonal(M, 1.0)
-        im = ax.imshow(M, vmin=0 if m == "topk_jaccard" else -1, vmax=1, cmap="viridis")
+        im = ax.imshow(M, norm=plotstyle.unit_norm() if m == "topk_jaccard" else plotstyle.diverging_norm([-1, 1]),
+                       cmap=plotstyle.SEQUENTIAL if m == "topk_jaccard" else plotstyle.DIVERGING)
         ax.set_xticks(range(len(langs)), langs, rotation=90)
         ax.set_yticks(range(len(langs)), langs)
         for i in range(len(langs)):
@@ -91,7 +99,7 @@ def plot_overlap_heatmap(overlap: pd.DataFrame, path: str | Path, *, task: str, 
     k = int(d["k"].iloc[0]) if "k" in d.columns else None
     fig.suptitle(f"{task}, layer {layer}, {method}" + (f", k={k}" if k else "") + " (* p<0.05, corrected)",
                  fontsize=9)
-    return _save(fig, Path(path))
+    return _save(fig, Path(path), d)
 
 
 def plot_overlap_by_layer(overlap: pd.DataFrame, path: str | Path, *, task: str, method: str,
@@ -115,7 +123,7 @@ def plot_overlap_by_layer(overlap: pd.DataFrame, path: str | Path, *, task: str,
         ax.legend(fontsize=7)
     kk = f", k={int(d['k'].iloc[0])}" if "k" in d.columns else ""
     fig.suptitle(f"Cross-lingual unit overlap by layer: {task}, {method}{kk}", fontsize=9)
-    return _save(fig, Path(path))
+    return _save(fig, Path(path), d)
 
 
 def plot_ablation_by_layer(ablation: pd.DataFrame, path: str | Path, *, task: str, method: str,
@@ -140,7 +148,7 @@ def plot_ablation_by_layer(ablation: pd.DataFrame, path: str | Path, *, task: st
     ax.legend(fontsize=7)
     kk = f"k={int(d['k'].iloc[0])} " if "k" in d.columns else "top-k "
     ax.set_title(f"Ablating {kk}units: {task}, {method}", fontsize=9)
-    return _save(fig, Path(path))
+    return _save(fig, Path(path), d)
 
 
 def write_attribution_figures(overlap: pd.DataFrame, ablation: pd.DataFrame | None, out_dir: str | Path) -> list[Path]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from probes import plotstyle as S
 from probes.io import atomic_save
 from probes.tables import require_columns
 
@@ -59,24 +59,21 @@ def plot_matrix(df: pd.DataFrame, task: str, path: str | Path, k: int = 0) -> Pa
     import matplotlib.pyplot as plt
 
     mat = transfer_matrix(df, task, k)
-    fig, ax = plt.subplots(figsize=(max(4.8, 1.5 + 0.55 * mat.shape[1]), max(3.6, 1.0 + 0.5 * mat.shape[0])))
-    im = ax.imshow(mat.to_numpy(dtype=float), cmap="viridis", aspect="auto")
+    mat = mat.reindex(index=S.language_order(mat.index), columns=S.language_order(mat.columns))
+    fig, ax = plt.subplots(figsize=(max(4.8, 1.5 + 0.55 * mat.shape[1]), max(3.6, 1.2 + 0.5 * mat.shape[0])),
+                           layout="constrained")
+    vals = mat.to_numpy(dtype=float)
+    im = ax.imshow(vals, cmap=S.SEQUENTIAL, norm=S.unit_norm(), aspect="auto")
     ax.set_xticks(range(mat.shape[1]), mat.columns)
     ax.set_yticks(range(mat.shape[0]), mat.index)
     ax.set_xlabel("target")
     ax.set_ylabel("source")
-    model = ", ".join(map(str, df["model"].unique()[:2])) if "model" in df else ""
     metric = primary_metric(task, list(df[df["task"] == task]["metric"].unique()))
-    ax.set_title(f"{task} {metric}, k={k} ({model})", fontsize=9)
-    vals = mat.to_numpy(dtype=float)
-    mid = np.nanmean(vals) if np.isfinite(vals).any() else 0.0
-    for i in range(vals.shape[0]):
-        for j in range(vals.shape[1]):
-            if np.isfinite(vals[i, j]):
-                ax.text(j, i, f"{vals[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                        color="k" if vals[i, j] > mid else "w")
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.tight_layout()
+    ax.set_title(f"{task} {metric}, k={k}", fontsize=9)
+    S.annotate_cells(ax, vals)
+    fig.colorbar(im, ax=ax, shrink=0.8, label=f"{metric} (fixed 0-1 scale)")
+    S.stamp(fig, model=sorted(map(str, df["model"].unique())) if "model" in df else None,
+            data=_size(df[df["task"] == task]))
     path = _save(fig, path)
     plt.close(fig)
     return path
@@ -95,7 +92,8 @@ def plot_fewshot(df: pd.DataFrame, task: str, path: str | Path) -> Path:
     tgts = sorted(d["tgt"].unique())
     ncol = min(5, max(1, len(tgts)))
     nrow = -(-len(tgts) // ncol) if tgts else 1
-    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.2 * nrow), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.2 * nrow + 0.5), squeeze=False, sharey=True,
+                             layout="constrained")
     ks = sorted(d["k"].unique())
     xpos = {k: i for i, k in enumerate(ks)}
     for ax, tgt in zip(axes.flat, tgts):
@@ -104,17 +102,28 @@ def plot_fewshot(df: pd.DataFrame, task: str, path: str | Path) -> Path:
         g = per_seed.groupby("k")["value"]
         mean, sd = g.mean(), g.std().fillna(0.0)
         x = [xpos[k] for k in mean.index]
-        ax.plot(x, mean.to_numpy(), marker="o", ms=3)
-        ax.fill_between(x, (mean - sd).to_numpy(), (mean + sd).to_numpy(), alpha=0.25)
+        ax.plot(x, mean.to_numpy(), marker="o", ms=3, color=S.colour(0))
+        ax.fill_between(x, (mean - sd).to_numpy(), (mean + sd).to_numpy(), alpha=0.25, color=S.colour(0), lw=0)
+        ax.set_ylim(0, 1)
         ax.set_title(f"-> {tgt}", fontsize=9)
         ax.set_xticks(range(len(ks)), [str(k) for k in ks], fontsize=6)
     for ax in list(axes.flat)[len(tgts):]:
         ax.set_visible(False)
     fig.suptitle(f"{task}: {metric} vs target shots k (mean over sources, band = sd over seeds)", fontsize=9)
-    fig.tight_layout()
+    S.stamp(fig, model=sorted(map(str, d["model"].unique())) if "model" in d else None, data=_size(d))
     path = _save(fig, path)
     plt.close(fig)
     return path
+
+
+def _size(d: pd.DataFrame) -> str:
+    """Languages and examples per cell of the rows drawn."""
+    langs = len(set(d["src"]) | set(d["tgt"])) if {"src", "tgt"} <= set(d.columns) else 0
+    out = f"{langs} languages"
+    for c in ("n_train", "n_test"):
+        if c in d.columns and d[c].notna().any():
+            out += f", {c} <= {int(d[c].max())}"
+    return out
 
 
 def _save(fig: object, path: str | Path) -> Path:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.figures._common import FIGURES, require_rows, save_figure, subplots
+from analysis.figures._common import FIGURES, model_label, require_rows, save_figure, subplots
+from probes import plotstyle as S
 from probes.tables import require_columns
 
 __all__ = ["observed_vs_predicted"]
@@ -16,7 +17,7 @@ __all__ = ["observed_vs_predicted"]
 @FIGURES.register("observed_vs_predicted")
 def observed_vs_predicted(predictions: pd.DataFrame, out: str | Path, *, predicted: str = "predicted_lolo",
                           title: str | None = None) -> tuple[Path, Path]:
-    """Scatter of observed against predicted scores with the identity line.
+    """Scatter of observed against predicted scores with the identity line, on fixed 0-1 axes.
 
     Parameters
     ----------
@@ -34,20 +35,24 @@ def observed_vs_predicted(predictions: pd.DataFrame, out: str | Path, *, predict
     require_columns(predictions, ("observed", predicted), "predictions table")
     d = predictions.dropna(subset=["observed", predicted])
     require_rows(d, "predictions table")
-    fig, ax = subplots(figsize=(5, 5))
+    fig, ax = subplots(figsize=(4.6, 4.6))
     groups = d.groupby("task") if "task" in d.columns else [("all", d)]
-    for name, g in groups:
-        ax.scatter(g[predicted], g["observed"], s=14, alpha=0.7, label=str(name))
-    lo = float(np.nanmin([d[predicted].min(), d["observed"].min()]))
-    hi = float(np.nanmax([d[predicted].max(), d["observed"].max()]))
-    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--")
+    for i, (name, g) in enumerate(groups):
+        ax.scatter(g[predicted], g["observed"], s=14, alpha=0.7, label=str(name), color=S.colour(i))
+    lo = min(0.0, float(np.nanmin([d[predicted].min(), d["observed"].min()])))
+    hi = max(1.0, float(np.nanmax([d[predicted].max(), d["observed"].max()])))
+    ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls=":")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
     y, p = d["observed"].to_numpy(float), d[predicted].to_numpy(float)
     r2 = 1 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2)
     mae = float(np.mean(np.abs(y - p)))
-    ax.text(0.03, 0.97, f"R² = {r2:.3f}\nMAE = {mae:.3f}\nn = {len(d)}", transform=ax.transAxes, va="top")
-    ax.set_xlabel(predicted.replace("_", " "))
-    ax.set_ylabel("observed transfer score")
-    ax.set_title(title or "Observed vs predicted transfer")
+    ax.text(0.03, 0.97, f"R² = {r2:.3f}\nMAE = {mae:.3f}\nn = {len(d)} pairs", transform=ax.transAxes, va="top",
+            fontsize=8)
+    ax.set_xlabel(predicted.replace("_", " "), fontsize=8)
+    ax.set_ylabel("observed transfer score", fontsize=8)
+    ax.set_title(title or "Observed vs predicted transfer", fontsize=10)
     if "task" in d.columns and d["task"].nunique() > 1:
-        ax.legend(frameon=False, loc="lower right")
+        S.legend_inside(ax, loc="lower right")
+    S.stamp(fig, model=model_label(d) or None)
     return save_figure(fig, out)

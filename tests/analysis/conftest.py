@@ -136,3 +136,19 @@ def sim():
     return types.SimpleNamespace(simulate=simulate, simulate_alignment=simulate_alignment,
                                  simulate_fewshot=simulate_fewshot, simulate_probes=simulate_probes,
                                  make_run=make_run, TRUE_COEF=TRUE_COEF, LANGS=LANGS)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The headless Chromium binary. Missing where apt could install it: a failure (.ci/run installs it)."""
+    import shutil
+
+    from analysis.render_check import chromium_binary
+
+    exe = chromium_binary()
+    if exe is None:
+        if shutil.which("apt-get"):
+            pytest.fail("No Chromium on PATH but apt-get is available: install it (apt-get install -y chromium; "
+                        ".ci/run does this) so that the report is checked as a reader sees it.")
+        pytest.skip("No Chromium and no apt-get on this machine: the rendered report cannot be checked here.")
+    return exe

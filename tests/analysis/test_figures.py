@@ -32,6 +32,10 @@ def _calls(t):
     return {
         "coefficients": lambda out: F.coefficient_plot(t["res"]["coefficients"], out),
         "observed_vs_predicted": lambda out: F.observed_vs_predicted(t["res"]["predictions"], out),
+        "alignment_layers": lambda out: F.alignment_by_layer(
+            pd.concat([t["alignment"], t["alignment"].assign(model="random:sim", value=t["alignment"]["value"] - 0.3)]),
+            out),
+        "alignment_heatmap": lambda out: F.alignment_heatmap(t["alignment"], out, metric="cka"),
         "typology_alignment": lambda out: F.typology_alignment_scatter(t["alignment"], t["features"], "syntax_dist",
                                                                        out, mantel_table=t["mantel"]),
         "mantel_by_layer": lambda out: F.mantel_by_layer_plot(t["mantel"], out),
@@ -46,6 +50,7 @@ def test_every_registered_figure_is_covered(tables):
 
 
 @pytest.mark.parametrize("name", sorted(["coefficients", "observed_vs_predicted", "typology_alignment",
+                                         "alignment_layers", "alignment_heatmap",
                                          "mantel_by_layer", "transfer_matrix", "fewshot_curves", "probe_layers"]))
 def test_figure_writes_png_and_pdf(tables, tmp_path, name):
     png, pdf = _calls(tables)[name](tmp_path / name)
@@ -67,3 +72,13 @@ def test_figures_reject_empty_or_ambiguous_input(tables, tmp_path):
         F.probe_accuracy_by_layer(two, tmp_path / "y")
     with pytest.raises(DataError, match="lacks required column"):
         F.observed_vs_predicted(pd.DataFrame({"observed": [1.0]}), tmp_path / "z")
+
+
+def test_forest_plot_draws_headline_rows_with_the_model_based_interval(tables, tmp_path):
+    coef = tables["res"]["coefficients"]
+    ols = coef[coef["fit"].astype(str) == "ols"].assign(headline=False, method="wald")
+    perm = ols[["fit", "term", "beta", "p", "n"]].assign(fit="mrqap", headline=True, p=0.5,
+                                                         method="mrqap-node-permutation")
+    png, _ = F.coefficient_plot(pd.concat([ols, perm], ignore_index=True), tmp_path / "forest")
+    img = mpimg.imread(png)
+    assert img.shape[0] > 100 and np.ptp(img[..., :3]) > 0

@@ -251,9 +251,14 @@ def table_after(md: str, marker: str) -> pd.DataFrame:
 
 def test_every_section_is_present_and_names_its_model(full):
     _, _, md = full
-    for h in ("## Models, data and run time", "## 1. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ", "## 6. ", "## 7. ",
-              "## 8. ", "## 9. ", "## 10. ", "## 11. "):
+    order = ("## Summary: five questions", "## 1. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ", "## 6. ", "## 7. ",
+             "## 8. ", "## 9. ", "## 10. ", "## 11. ", "## 12. Provenance: models, data and run time")
+    for h in order:
         assert "\n" + h in md, h
+    # the summary opens the file, provenance (run time included) closes it
+    assert [md.index("\n" + h) for h in order] == sorted(md.index("\n" + h) for h in order)
+    assert re.findall(r"\n## [^\n]*", md)[0] == "\n## Summary: five questions"
+    assert md.index("### Run time and peak memory") > md.index("## 12. ")
     for h in ("## 1. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ", "## 6. ", "## 7. ", "## 8. ", "## 9. ", "## 10. "):
         text = section(md, h)
         assert "_Numbers in this section:" in text and f"`{MODEL}`" in text, h
@@ -383,7 +388,10 @@ def test_cross_lingual_probes_and_figure(full):
     assert "probe_transfer_upos_L2.png" in md and "probe_transfer_deprel_L3.png" in md
     assert (out.parent / "results" / "probe_transfer_upos_L2.png").is_file()
     assert "probe_transfer_upos_L0" not in md
-    assert "keep 85% (upos), 85% (deprel) of the in-language accuracy: **consistent**" in md
+    row = table_after(section(md, "## 10. "), "Each claim").set_index("claim").loc[
+        "Syntactic probes transfer across languages (a shared subspace)"]
+    assert row["this study"] == "upos: 85% of in-language accuracy, deprel: 85% of in-language accuracy"
+    assert row["verdict"] == "agrees"
 
 
 # ---- control ------------------------------------------------------------------------------------------------
@@ -434,23 +442,82 @@ def test_over_budget_names_the_slowest_stage(tmp_path):
     assert "stage(s) `align`, `transfer`" in md  # stages absent from the table are named
 
 
-def test_agreement_section(full):
+def test_comparison_with_published_numbers(full):
     _, _, md = full
     sec = section(md, "## 10. ")
-    assert "- pos: syntax+morphology+phonology CV MAE 0.050" in sec and "**agrees** (typology" in sec
-    assert "- ner: syntax+morphology+phonology CV MAE 0.120" in sec and "**disagrees**" in sec
-    assert "b > 0 for 100% of 36 curves, median R² 0.95: **agrees**" in sec
-    t = table_after(sec, "Zero-shot from English").set_index("task")
+    t = table_after(sec, "Each claim").set_index("claim")
+    assert list(t.columns) == ["source", "published", "this study", "verdict"]
+    typ = t.loc["Syntax, morphology and phonology similarity predict transfer better than lexical similarity"]
+    assert typ["this study"] == ("ner: CV MAE typology 0.120 vs lexical 0.080; pos: CV MAE typology 0.050 vs "
+                                 "lexical 0.080")
+    assert typ["verdict"] == "disagrees (at least one task)" and "Muller et al. (2022)" in typ["source"]
+    law = t.loc["Scores rise log-linearly with the number of target examples k"]
+    assert law["this study"] == "b > 0 in 100% of 36 curves (>= 3 k), median R² 0.95" and law["verdict"] == "agrees"
     tr = _transfer()
     z = tr[(tr["k"] == 0) & (tr["src"] == "en") & (tr["tgt"] != "en")]
     for task, refs in REFERENCE_ZERO_SHOT.items():
-        assert t.loc[task, "this run, from en"] == f"{100 * z[z['task'] == task]['value'].mean():.1f}"
-        assert t.loc[task, "mBERT"] == f"{refs['mBERT']:.1f}"
-    assert "XTREME (Hu et al., 2020, Table 2)" in sec and "Xue et al., 2021" in sec
+        row = t.loc[f"Zero-shot {task} from English (percent)"]
+        assert row["this study"].startswith(f"{100 * z[z['task'] == task]['value'].mean():.1f} (")
+        assert f"mBERT {refs['mBERT']:.1f}" in row["published"] and "Hu et al. (2020)" in row["source"]
+    assert t.loc["Zero-shot pos from English (percent)", "verdict"] == "below all published levels (expected: no " \
+                                                                        "fine-tuning)"
     # CKA 0.30 .. 0.80 at layer 3 .. 0.60 at the last layer: a rise-then-fall profile
-    assert "Debiased CKA peaks at layer 3 of 0..4 and the last layer is 0.20 below the peak: **agrees**" in sec
-    assert "upos 2 (middle), deprel 3 (middle)" in sec and "tree-depth 2 (middle)" in sec
-    assert "Part of speech peaks no later than dependency relations: **agrees**" in sec
+    cka = t.loc["Similarity of translations rises through the lower layers and falls in the last ones"]
+    assert cka["this study"] == "CKA peak 0.80 at layer 3 of 0..4; last layer 0.60" and cka["verdict"] == "agrees"
+    pos = t.loc["Part of speech is decoded best in lower layers than dependency relations"]
+    assert pos["this study"] == "upos best at layer 2, deprel at layer 3" and pos["verdict"] == "agrees"
+    mid = t.loc["Syntactic structure is recovered best from the middle layers"]
+    assert "tree-depth layer 2" in mid["this study"] and "deprel layer 3" in mid["this study"]
+    assert "XTREME (Hu et al., 2020, Table 2)" in sec and "Xue et al., 2021" in sec
+    assert "**not mT5**" in sec
+
+
+def test_summary_answers_five_questions_first(full):
+    _, _, md = full
+    summ = section(md, "## Summary: five questions")
+    items = re.findall(r"^\d\. \*\*(.+?)\*\* (.+)$", summ, flags=re.MULTILINE)
+    assert len(items) == 5
+    for (question, answer), anchor in zip(items, ("#1-how-aligned-are-the-languages-inside-the-model",
+                                                  "#2-where-are-syntax-and-morphology", "#4-how-well-does-the-model-transfer",
+                                                  "#5-why-what-explains-transfer", "#8-source-language-recommender")):
+        assert f"[Evidence]({anchor})" in answer, question
+        assert "Not answered" not in answer or question.startswith("What explains"), question
+    assert "CKA between translations peaks at layer 3 (mean 0.80" in summ
+    assert "upos at layer 2 (accuracy 0.93" in summ
+    # nli zero-shot is 0.40 + small offsets against chance 1/3: labelled near chance in the summary and section 4
+    assert "nli accuracy" in summ and "near chance" in summ and "**Caveats.**" in summ and "not mT5" in summ
+    assert "**Near chance:** nli" in section(md, "## 4. ")
+
+
+def test_tables_are_committed_compact_and_linked(full):
+    run, out, md = full
+    tdir = out.parent / "results" / "tables"
+    files = sorted(p.name for p in tdir.glob("*.csv.gz"))
+    assert {"alignment.csv.gz", "probes.csv.gz", "transfer.csv.gz", "fewshot_laws.csv.gz", "mantel.csv.gz",
+            "ndcg.csv.gz", "attribution.csv.gz", "feature_sets.csv.gz"} <= set(files)
+    assert sum(p.stat().st_size for p in tdir.glob("*.csv.gz")) < 8_000_000
+    al = pd.read_csv(tdir / "alignment.csv.gz")
+    src = pd.concat([pd.read_parquet(p) for p in sorted(run.glob("align-*/alignment.parquet"))])
+    assert len(al) == len(src) and np.allclose(np.sort(al["value"]), np.sort(src["value"].round(5)))
+    pr = pd.read_csv(tdir / "probes.csv.gz")
+    assert not set(pr["metric"]) & {"C", "alpha"}  # settings are not results
+    for h, name in (("## 1. ", "alignment"), ("## 2. ", "probes"), ("## 4. ", "transfer"), ("## 7. ", "fewshot_laws")):
+        assert f"[`{name}`](results/tables/{name}.csv.gz)" in section(md, h), h
+
+
+def test_no_law_through_fewer_than_three_k(tmp_path):
+    run = tmp_path / "run"
+    tr = _transfer()
+    write_table(tr[tr["k"] != 100], run / "transfer" / "transfer")  # k in {0, 10}: two distinct k
+    write_table(pd.DataFrame([{"model": MODEL, "task": "pos", "src": "de", "tgt": "en", "a": 0.5, "b": 0.03,
+                               "c": 1.0, "r2": 1.0, "n_k": 2}]), run / "analysis" / "fewshot_laws")
+    md = write_results(run, tmp_path / "R.md", tmp_path / "f", model=MODEL).read_text()
+    sec = section(md, "## 7. ")
+    assert "**No law fitted** for ner (2 distinct k), nli (2 distinct k), pos (2 distinct k)" in sec
+    assert "_No few-shot law with at least 3 distinct k in this run._" in sec
+    law = table_after(section(md, "## 10. "), "Each claim").set_index("claim").loc[
+        "Scores rise log-linearly with the number of target examples k"]
+    assert law["verdict"] == "not checkable"
 
 
 def test_gaps_are_computed(full):
@@ -492,7 +559,8 @@ def test_empty_run_degrades_to_notes(tmp_path):
     assert "_No probe table in this run" in md and "_No transfer table in this run" in md
     assert "_No stage table" in md and "_No activation store manifests" in md
     assert f"_The tables hold no rows of `{CTRL}` to compare with" in md
-    assert "_No feature-set comparison in this run" in md and "cannot be compared" in md
+    assert "no fits" in section(md, "## 10. ") and "not checkable" in section(md, "## 10. ")
+    assert md.count("Not answered by this run") == 5
     assert "Tables missing from this run: alignment, probes, transfer, attribution" in md
     assert not (tmp_path / "fig").exists()  # nothing to copy
 
