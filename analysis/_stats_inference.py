@@ -19,7 +19,6 @@ from scipy import stats as sps
 from analysis._qap import NodePermuter, complete_languages, freedman_lane, mrqap_dsp
 from analysis._stats_models import (
     _check,
-    _cv_predictions,
     _design,
     _standardise,
     _tasks_of,
@@ -252,6 +251,19 @@ def _rss(y: np.ndarray, X: np.ndarray) -> float:
     return float(r @ r)
 
 
+def _fold_sse(y: np.ndarray, base: np.ndarray, Z: np.ndarray, folds) -> np.ndarray:
+    """Per-fold SSE of OLS on ``[base, z-scored Z]`` refitted (and re-standardised) without the fold."""
+    out = np.empty(len(folds))
+    for i, (_, tr, te) in enumerate(folds):
+        mu, sd = Z[tr].mean(0), Z[tr].std(0)
+        sd[sd == 0] = 1.0
+        X = np.column_stack([base, (Z - mu) / sd])
+        beta = np.linalg.lstsq(X[tr], y[tr], rcond=None)[0]
+        r = y[te] - X[te] @ beta
+        out[i] = r @ r
+    return out
+
+
 def compare_lolo(
     df: pd.DataFrame,
     groups: Mapping[str, Sequence[str]] | None = None,
@@ -299,11 +311,10 @@ def compare_lolo(
     if len(folds) < 3:
         raise DataError(f"LOLO comparison needs at least 3 languages; the table has {len(folds)}.")
     langs = [f[0] for f in folds]
-    sse, nn = {}, None
-    for name, feats in sets.items():
-        *_, per, _, _ = _cv_predictions(d, feats, response, folds, "ols")
-        sse[name] = per["sse"].to_numpy(float)
-        nn = per["n_test"].to_numpy(float)
+    y = d[response].astype(float).to_numpy()
+    base = _design(d, [], pd.Series(dtype=float), pd.Series(dtype=float), _tasks_of(d)).to_numpy(float)
+    nn = np.array([len(te) for _, _, te in folds], float)
+    sse = {name: _fold_sse(y, base, d[feats].to_numpy(float), folds) for name, feats in sets.items()}
     if pairs is None:
         pairs = list(itertools.combinations(sets, 2))
     unknown = sorted({x for pr in pairs for x in pr} - set(sets))

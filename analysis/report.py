@@ -30,7 +30,7 @@ from analysis._frames import (
     select_transfer,
     square_matrix,
 )
-from analysis.fewshot import extrapolation_error, fit_laws
+from analysis.fewshot import extrapolation_error, extrapolation_k, fit_laws
 from analysis.mantel import mantel_by_layer, mantel_pairs
 from analysis.recommend import evaluate_ranking
 from analysis.stats import explain_transfer, transfer_matrix
@@ -453,12 +453,14 @@ def build_report(cfg: ReportConfig) -> Path:
                 png, _ = F.fewshot_curves(transfer, fdir / "fewshot_curves", laws=laws)
                 doc.figure(png, f"Few-shot curves with the fitted law score = a + b·log(k + c), c = {cfg.fewshot_c:g}.")
                 doc.table(laws, "Fitted few-shot laws.")
-                kv = np.sort(ks.dropna().unique())
-                if len(kv) >= 3:
-                    kmax = float(kv[max(1, len(kv) // 2 - 1)])
+                kmax = extrapolation_k(ks.dropna().unique())
+                if kmax is not None:
                     pts, summ = extrapolation_error(transfer, k_fit_max=kmax, c=cfg.fewshot_c)
                     save(pts, "fewshot_extrapolation")
-                    doc.table(summ, f"Extrapolation: fitted on k <= {kmax:g}, error at larger k.")
+                    doc.table(summ, f"Extrapolation: fitted on k <= {kmax:g} (at least three k), error at larger k.")
+                else:
+                    doc.p("Extrapolation of the few-shot law cannot be checked: it needs at least three k to fit "
+                          "and one larger k to predict.", "skip")
             _attempt(doc, "Few-shot laws", _fewshot)
 
     # ---------------------------------------------------------------- alignment
