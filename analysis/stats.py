@@ -122,20 +122,35 @@ def transfer_matrix(scores: pd.DataFrame, task: str | None = None) -> pd.DataFra
 MIN_COVERAGE = 0.9
 
 
-def feature_coverage(design: pd.DataFrame, candidates: Sequence[str], used: Sequence[str] = ()) -> pd.DataFrame:
+def feature_coverage(design: pd.DataFrame, candidates: Sequence[str], used: Sequence[str] = (),
+                     features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Share of pairs with a value and number of distinct values of each candidate feature.
+
+    Parameters
+    ----------
+    features : DataFrame, optional
+        The tidy pair-feature table; when it has a ``note`` column, pairs whose
+        value came from a stand-in language (a note with ``proxy``, e.g.
+        German in Grambank) are counted in ``proxy_share``.
 
     Returns
     -------
     DataFrame
-        ``feature, coverage, n_unique, used``.
+        ``feature, coverage, n_unique, used, proxy_share``.
     """
+    proxied: dict[str, set] = {}
+    if features is not None and "note" in features.columns:
+        px = features[features["note"].astype(str).str.contains("proxy", na=False)]
+        for f, sub in px.groupby("feature"):
+            proxied[str(f)] = {frozenset(p) for p in zip(sub["lang_a"].astype(str), sub["lang_b"].astype(str))}
+    pairs = [frozenset(p) for p in zip(design["src"].astype(str), design["tgt"].astype(str))]
     rows = []
     for f in candidates:
         v = pd.to_numeric(design[f], errors="coerce")
+        share = float(np.mean([p in proxied.get(f, ()) for p in pairs])) if pairs else 0.0
         rows.append({"feature": f, "coverage": float(v.notna().mean()), "n_unique": int(v.nunique(dropna=True)),
-                     "used": f in set(used)})
-    return pd.DataFrame(rows, columns=["feature", "coverage", "n_unique", "used"])
+                     "used": f in set(used), "proxy_share": share})
+    return pd.DataFrame(rows, columns=["feature", "coverage", "n_unique", "used", "proxy_share"])
 
 
 def default_predictors(columns: Sequence[str]) -> list[str]:
@@ -299,7 +314,7 @@ def explain_transfer(
     preds = preds.merge(lp_mean, on=["task", "src", "tgt"], how="left")
     out: dict[str, pd.DataFrame] = {
         "design": design,
-        "coverage": feature_coverage(joined, cand, feats).assign(**label),
+        "coverage": feature_coverage(joined, cand, feats, features).assign(**label),
         "coefficients": pd.concat(coefs, ignore_index=True)[["fit", "model", "task", *COEF_COLUMNS, "method",
                                                              "headline"]],
         "fits": pd.concat(fits, ignore_index=True),

@@ -186,3 +186,14 @@ def test_calibration_full_size_targets():
     assert size["rate"].between(0.02, 0.08).all(), size
     power = tab[(tab["kind"] == "power") & (tab["alpha"] == 0.05) & (tab["scenario"] == "syntax")]
     assert power.set_index(["test", "n_langs"])["rate"].loc["coef_syntax_mrqap"].min() >= 0.8
+
+
+def test_coverage_reports_the_share_of_pairs_from_a_proxy_language(sim):
+    tr, fe, _ = sim.simulate(noise=0.01, seeds=1)
+    fe = fe.assign(note="")
+    de = (fe["feature"] == "syntax_dist") & ((fe["lang_a"] == "de") | (fe["lang_b"] == "de"))
+    fe.loc[de, "note"] = "'de' (Glottocode stan1295) is not in Grambank; proxy nld (dutc1256)"
+    res = explain_transfer(tr, fe, kinds=("ols",), permutations=19, n_boot=49, subset_sizes=())
+    cov = res["coverage"].set_index("feature")
+    assert cov.loc["syntax_dist", "proxy_share"] == pytest.approx(18 / 90)  # 18 of the 90 ordered pairs involve de
+    assert cov.loc["lex_sim", "proxy_share"] == 0.0
