@@ -389,7 +389,8 @@ def build_report(cfg: ReportConfig) -> Path:
 
                 def _explain(label=label, task=task):
                     res = explain_transfer(transfer, features, task=task, feature_names=cfg.feature_names or None,
-                                           kinds=("ols", "mixed") if cfg.mixed else ("ols",))
+                                           kinds=("ols", "mixed") if cfg.mixed else ("ols",),
+                                           permutations=cfg.permutations, seed=cfg.seed)
                     for key, df in res.items():
                         save(df, f"{key}_{label}")
                     png, _ = F.coefficient_plot(res["coefficients"], fdir / f"coefficients_{label}",
@@ -398,7 +399,8 @@ def build_report(cfg: ReportConfig) -> Path:
                                     "errors (source, target) and the mixed model with crossed random effects.")
                     doc.table(res["coverage"], "Candidate features: share of pairs covered (features below 90% "
                                                "are left out rather than dropping languages), and which were used.")
-                    doc.table(res["coefficients"], "Coefficients (per SD of each feature).")
+                    doc.table(res["coefficients"], "Coefficients (per SD of each feature); headline p: MRQAP node "
+                                                   "permutation (fit mrqap); ols/mixed p are model-based.")
                     doc.table(res["fits"], "Fit summaries (mixed: marginal R² in r2).")
                     png, _ = F.observed_vs_predicted(res["predictions"], fdir / f"observed_predicted_{label}")
                     doc.figure(png, "Observed transfer against leave-one-language-out predictions (OLS).")
@@ -406,7 +408,11 @@ def build_report(cfg: ReportConfig) -> Path:
                                            "predicted by a model fitted without that language) vs the mean "
                                            "baseline.")
                     doc.table(res["feature_sets"], "Feature sets: lexical vs syntax+morphology+phonology vs all.")
-                    doc.table(res["lr_tests"], "Likelihood-ratio tests of nested feature sets.")
+                    doc.table(res["set_tests"], "Nested feature sets: headline p from Freedman-Lane node permutations "
+                                                "(method freedman-lane-node); model-based-lr rows do not keep their "
+                                                "level with language effects (docs/calibration.md).")
+                    doc.table(res["lolo_compare"], "Prediction of unseen languages: LOLO RMSE difference between sets "
+                                                   "with a language-level paired bootstrap 95% CI.")
                     doc.table(res["vif"], "Variance inflation factors.")
                     doc.table(res["subsets"], "Best small feature sets by LOLO CV RMSE.")
                 _attempt(doc, f"Transfer models ({label})", _explain)
