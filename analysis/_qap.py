@@ -104,6 +104,27 @@ class NodePermuter:
         self._lookup = lookup
         self.n_langs = n
 
+    def groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Incidence matrices of the dyadic-robust variance.
+
+        Returns
+        -------
+        lang : ndarray, shape (n_rows, n_langs)
+            1 where the row's source or target is the language.
+        dyad : ndarray, shape (n_rows, n_dyads)
+            1 where the row's unordered language pair is the dyad (both
+            directions and every task).
+        """
+        n_rows = len(self._s)
+        lang = np.zeros((n_rows, self.n_langs))
+        lang[np.arange(n_rows), self._s] = 1.0
+        lang[np.arange(n_rows), self._t] = 1.0
+        lo, hi = np.minimum(self._s, self._t), np.maximum(self._s, self._t)
+        _, d = np.unique(lo * self.n_langs + hi, return_inverse=True)
+        dyad = np.zeros((n_rows, int(d.max()) + 1))
+        dyad[np.arange(n_rows), d] = 1.0
+        return lang, dyad
+
     def random_perms(self, permutations: int, rng: np.random.Generator) -> np.ndarray:
         """``(permutations, n_langs)`` random language permutations."""
         return np.argsort(rng.random((permutations, self.n_langs)), axis=1)
@@ -133,6 +154,36 @@ def _pvalue(stat: np.ndarray, null: np.ndarray) -> np.ndarray:
     return (1.0 + k) / (1.0 + null.shape[0])
 
 
+def _dyadic_meat(scores: np.ndarray, groups: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Dyadic-robust meat for a batch of score matrices.
+
+    ``scores`` of shape (B, n, q): per-row score vectors ``x_i r_i``. Rows that
+    share a language (in either role, any task) are correlated:
+    ``M = sum_l S_l S_l' - sum_d S_d S_d'`` with ``S_l`` the score sum over the
+    rows involving language ``l`` and ``S_d`` over the rows of dyad ``d`` (a
+    row pair sharing both languages is otherwise counted twice; Aronow, Samii
+    & Assenova 2015). Returns (B, q, q).
+    """
+    lang, dyad = groups
+    Sl = np.einsum("bnq,nl->blq", scores, lang)
+    Sd = np.einsum("bnq,nd->bdq", scores, dyad)
+    return np.einsum("blq,blr->bqr", Sl, Sl) - np.einsum("bdq,bdr->bqr", Sd, Sd)
+
+
+def _robust_quadform(u: np.ndarray, meat: np.ndarray, het: np.ndarray) -> np.ndarray:
+    """``u' M^-1 u`` per batch row with ``M`` made positive definite.
+
+    The dyadic meat can be indefinite in small samples; its eigenvalues are
+    floored at those of the heteroskedastic (HC0) meat's smallest eigenvalue,
+    so the statistic never divides by ~0.
+    """
+    w, v = np.linalg.eigh((meat + np.swapaxes(meat, 1, 2)) / 2)
+    floor = np.linalg.eigvalsh((het + np.swapaxes(het, 1, 2)) / 2).min(axis=1, keepdims=True)
+    w = np.maximum(w, np.maximum(floor, 1e-300))
+    z = np.einsum("bqr,bq->br", v, u)
+    return np.sum(z * z / w, axis=1)
+
+
 def _check_perm_args(y: np.ndarray, X: np.ndarray, maps: np.ndarray) -> None:
     if y.ndim != 1 or X.ndim != 2 or X.shape[0] != len(y):
         raise ConfigError(f"y must be (n,) and X (n, p) with the same n; got shapes {y.shape} and {X.shape}.")
@@ -143,7 +194,7 @@ def _check_perm_args(y: np.ndarray, X: np.ndarray, maps: np.ndarray) -> None:
 
 
 def mrqap_dsp(y: np.ndarray, X: np.ndarray, maps: np.ndarray, columns: Sequence[int] | None = None,
-              batch: int = 512) -> tuple[np.ndarray, np.ndarray]:
+              batch: int = 256, groups: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """MRQAP t-statistics and permutation p-values by double semi-partialling.
 
     Parameters
@@ -155,11 +206,16 @@ def mrqap_dsp(y: np.ndarray, X: np.ndarray, maps: np.ndarray, columns: Sequence[
         Row maps of node permutations (:meth:`NodePermuter.row_maps`).
     columns : list of int, optional
         Columns tested (default: all).
+    groups : (lang, dyad) incidence matrices, optional
+        From :meth:`NodePermuter.groups`: the t is then studentised with the
+        dyadic-robust standard error (rows sharing a language are
+        correlated), which keeps the test's level when languages have effects
+        of their own (docs/calibration.md). None: classical OLS t.
 
     Returns
     -------
     t : ndarray, shape (len(columns),)
-        Observed t-statistics (classical OLS t of the full model).
+        Observed t-statistics of the full model.
     p : ndarray, shape (len(columns),)
         Two-sided permutation p-values ``(1 + #{|t*| >= |t|}) / (1 + P)``.
 
@@ -171,7 +227,7 @@ def mrqap_dsp(y: np.ndarray, X: np.ndarray, maps: np.ndarray, columns: Sequence[
     >>> perm = NodePermuter(np.array(s), np.array(t))
     >>> x = rng.normal(size=len(s)); y = 0.5 * x + rng.normal(size=len(s))
     >>> X = np.column_stack([np.ones(len(s)), x])
-    >>> tt, p = mrqap_dsp(y, X, perm.row_maps(perm.random_perms(199, rng)), [1])
+    >>> tt, p = mrqap_dsp(y, X, perm.row_maps(perm.random_perms(199, rng)), [1], groups=perm.groups())
     >>> bool(p[0] < 0.01)
     True
     """
@@ -186,31 +242,36 @@ def mrqap_dsp(y: np.ndarray, X: np.ndarray, maps: np.ndarray, columns: Sequence[
         e = _resid(Q, X[:, k])
         yt = _resid(Q, y)
         yy = yt @ yt
-
-        def tstat(ey, ee):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                b = ey / ee
-                rss = np.clip(yy - b * b * ee, 1e-300, None)
-                return b / np.sqrt(rss / dof / ee)
-
-        ee0 = e @ e
-        if ee0 <= 1e-12 * max(1.0, float(X[:, k] @ X[:, k])):
+        if e @ e <= 1e-12 * max(1.0, float(X[:, k] @ X[:, k])):
             t_obs[j], p_out[j] = np.nan, np.nan
             continue
-        t_obs[j] = tstat(e @ yt, ee0)
+
+        def tstat(E):
+            """t of the (permuted) residual columns E (B, n) in y ~ X_-k + E."""
+            Et = E - (E @ Q) @ Q.T
+            ee = np.einsum("ij,ij->i", Et, Et)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b = (Et @ yt) / ee
+                if groups is None:
+                    rss = np.clip(yy - b * b * ee, 1e-300, None)
+                    return b / np.sqrt(rss / dof / ee)
+                r = yt[None, :] - b[:, None] * Et
+                sc = (Et * r)[:, :, None]
+                meat = _dyadic_meat(sc, groups)
+                het = np.einsum("bnq,bnr->bqr", sc, sc)
+                return np.sign(b) * np.sqrt(_robust_quadform((b * ee)[:, None], meat, het))
+
+        t_obs[j] = tstat(e[None, :])[0]
         null = np.empty(maps.shape[0])
         for a in range(0, maps.shape[0], batch):
-            E = e[maps[a:a + batch]]                       # (B, n) permuted residual of x_k
-            EQ = E @ Q
-            ee = np.einsum("ij,ij->i", E, E) - np.einsum("ij,ij->i", EQ, EQ)
-            null[a:a + batch] = tstat(E @ yt, ee)
+            null[a:a + batch] = tstat(e[maps[a:a + batch]])
         p_out[j] = _pvalue(np.array([t_obs[j]]), null[:, None])[0]
     return t_obs, p_out
 
 
 def freedman_lane(y: np.ndarray, X_reduced: np.ndarray, X_added: np.ndarray, maps: np.ndarray,
-                  batch: int = 512) -> tuple[float, float, int]:
-    """F-statistic of an added column block and its Freedman-Lane node-permutation p-value.
+                  batch: int = 128, groups: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float, int]:
+    """Statistic of an added column block and its Freedman-Lane node-permutation p-value.
 
     Parameters
     ----------
@@ -220,13 +281,20 @@ def freedman_lane(y: np.ndarray, X_reduced: np.ndarray, X_added: np.ndarray, map
     X_added : ndarray, shape (n, q)
         Columns added by the full model.
     maps : ndarray of int, shape (P, n)
+    groups : (lang, dyad) incidence matrices, optional
+        Studentise with the dyadic-robust covariance: the statistic is the
+        robust Wald ``W / q`` with ``W = u' M^-1 u``, ``u = A' y*`` (``A`` an
+        orthonormal basis of the added block made orthogonal to the reduced
+        design) and ``M`` the dyadic meat of the scores ``A_i r_i`` (``r``:
+        full-model residuals). None: the classical F-statistic.
 
     Returns
     -------
-    (F, p, df) : float, float, int
-        ``F = ((RSS_r - RSS_f) / q) / (RSS_f / (n - p_f))``, the permutation
-        p-value ``(1 + #{F* >= F}) / (1 + P)`` where ``F*`` is the statistic
-        of ``y* = H_r y + pi(M_r y)``, and ``q`` (rank added).
+    (stat, p, df) : float, float, int
+        Classical: ``F = ((RSS_r - RSS_f) / q) / (RSS_f / (n - p_f))``.
+        The p-value is ``(1 + #{stat* >= stat}) / (1 + P)`` where ``stat*``
+        is the statistic of ``y* = H_r y + pi(M_r y)``; ``df = q`` (rank
+        added).
     """
     y, maps = np.asarray(y, float), np.asarray(maps)
     Xr, Xa = np.asarray(X_reduced, float), np.asarray(X_added, float)
@@ -238,20 +306,27 @@ def freedman_lane(y: np.ndarray, X_reduced: np.ndarray, X_added: np.ndarray, map
     if q <= 0:
         raise DataError("The added block does not add to the reduced model's column space (collinear).")
     r = _resid(Qr, y)
+    A = _basis(Xa - Qr @ (Qr.T @ Xa))  # orthonormal basis of the added block's part orthogonal to the reduced
 
-    def fstat(rr, rf):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return ((rr - rf) / q) / (np.clip(rf, 1e-300, None) / dof)
+    def stat(E):
+        EF = E @ Qf
+        rf = E - EF @ Qf.T
+        if groups is None:
+            e2 = np.einsum("ij,ij->i", E, E)
+            ER = E @ Qr
+            rr = e2 - np.einsum("ij,ij->i", ER, ER)
+            rfs = np.einsum("ij,ij->i", rf, rf)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return ((rr - rfs) / q) / (np.clip(rfs, 1e-300, None) / dof)
+        u = E @ A                                      # (B, q): A' y*, since A is orthogonal to the reduced space
+        sc = rf[:, :, None] * A[None, :, :]            # (B, n, q)
+        meat = _dyadic_meat(sc, groups)
+        het = np.einsum("bnq,bnr->bqr", sc, sc)
+        return _robust_quadform(u, meat, het) / q
 
-    rf0 = _resid(Qf, y)
-    F = float(fstat(r @ r, rf0 @ rf0))
+    F = float(stat(r[None, :])[0])
     null = np.empty(maps.shape[0])
     for a in range(0, maps.shape[0], batch):
-        E = r[maps[a:a + batch]]
-        e2 = np.einsum("ij,ij->i", E, E)
-        ER, EF = E @ Qr, E @ Qf
-        rr = e2 - np.einsum("ij,ij->i", ER, ER)
-        rf = e2 - np.einsum("ij,ij->i", EF, EF)
-        null[a:a + batch] = fstat(rr, rf)
+        null[a:a + batch] = stat(r[maps[a:a + batch]])
     p = float((1 + np.sum(null >= F * (1 - 1e-12))) / (1 + len(null)))
     return F, p, int(q)

@@ -197,3 +197,13 @@ def test_coverage_reports_the_share_of_pairs_from_a_proxy_language(sim):
     cov = res["coverage"].set_index("feature")
     assert cov.loc["syntax_dist", "proxy_share"] == pytest.approx(18 / 90)  # 18 of the 90 ordered pairs involve de
     assert cov.loc["lex_sim", "proxy_share"] == 0.0
+
+
+def test_dyadic_robust_studentisation_finds_a_planted_effect_and_agrees_with_classical():
+    d = _design("syntax", seed=8, effect_r=0.7)
+    groups = {"lexical": ["lex_dist"], "lexical+typology": ["lex_dist", "syntax_dist", "morph_dist"]}
+    for robust in (False, True):
+        q = qap_coefficients(d, ["lex_dist", "syntax_dist"], permutations=199, seed=0, robust=robust)
+        assert q.set_index("term").loc["syntax_dist", "p"] <= 0.01
+        st = set_tests(d, groups, permutations=199, seed=0, robust=robust, include_lr=False)
+        assert st.set_index(["reduced", "full"]).loc[("lexical", "lexical+typology"), "p"] <= 0.01
