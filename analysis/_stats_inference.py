@@ -206,6 +206,10 @@ def set_tests(
     ----------
     groups : mapping name -> features, optional
         Default :func:`default_set_groups` of ``features``.
+    permutations : int, default=999
+        Node permutations (ignored when ``design`` is given); 0: only the
+        model-based LR rows (used when no complete matrices over 4+
+        languages exist).
     include_lr : bool, default=True
         Also add the iid-OLS likelihood-ratio test of each comparison, with
         ``method = "model-based-lr"`` and ``headline = False`` (it does not
@@ -230,9 +234,12 @@ def set_tests(
     if not groups:
         raise DataError("No non-empty feature set to compare; check the feature names or pass `groups`.")
     union = sorted({f for v in groups.values() for f in v})
-    if design is None:
-        design = permutation_design(_check(df, union, response), permutations=permutations, seed=seed)
-    d = design.data
+    if design is None and permutations == 0:
+        d, n_langs, n_perm = _check(df, union, response).reset_index(drop=True), 0, 0
+    else:
+        if design is None:
+            design = permutation_design(_check(df, union, response), permutations=permutations, seed=seed)
+        d, n_langs, n_perm = design.data, len(design.langs), design.permutations
     y = d[response].astype(float).to_numpy()
     Xall = _zdesign(d, union)
     base = [c for c in Xall.columns if c == "const" or c.startswith("task[")]
@@ -244,16 +251,17 @@ def set_tests(
         added = [f for f in fb if f not in fa]
         Xr = Xall[base + list(fa)].to_numpy(float)
         Xa = Xall[added].to_numpy(float)
-        F, p, q = freedman_lane(y, Xr, Xa, design.maps, groups=design.groups if robust else None)
-        common = {"reduced": a, "full": b, "permutations": design.permutations, "n_langs": len(design.langs),
-                  "n": len(d)}
-        rows.append({**common, "stat": F, "df": q, "p": p, "method": METHOD_FREEDMAN_LANE, "headline": True})
+        common = {"reduced": a, "full": b, "permutations": n_perm, "n_langs": n_langs, "n": len(d)}
+        q = np.linalg.matrix_rank(np.hstack([Xr, Xa])) - np.linalg.matrix_rank(Xr)
+        if n_perm:
+            F, p, q = freedman_lane(y, Xr, Xa, design.maps, groups=design.groups if robust else None)
+            rows.append({**common, "stat": F, "df": q, "p": p, "method": METHOD_FREEDMAN_LANE, "headline": True})
         if include_lr:
             rr = _rss(y, Xr)
             rf = _rss(y, np.hstack([Xr, Xa]))
             lr = max(0.0, len(y) * np.log(rr / rf))
             rows.append({**common, "stat": lr, "df": q, "p": float(sps.chi2.sf(lr, q)), "method": METHOD_LR,
-                         "headline": False})
+                         "headline": False, "permutations": 0})
     return pd.DataFrame(rows, columns=SET_TEST_COLUMNS)
 
 

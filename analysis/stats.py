@@ -304,11 +304,15 @@ def explain_transfer(
         summ, per = lolo_cv(design, feats, kind=kind)
         lolos.append(summ.assign(**label))
         lfolds.append(per.assign(fit=kind, **label))
-    pdesign = permutation_design(design, permutations=permutations, seed=seed)
-    qap = qap_coefficients(design, feats, design=pdesign)
-    coefs.append(pd.DataFrame({"term": qap["term"], "beta": qap["beta"], "se": np.nan, "ci_low": np.nan,
-                               "ci_high": np.nan, "p": qap["p"], "n": qap["n"], "converged": True,
-                               "fit": "mrqap", "method": METHOD_MRQAP, "headline": True, **label}))
+    try:
+        pdesign = permutation_design(design, permutations=permutations, seed=seed)
+    except DataError:  # fewer than 4 languages with complete matrices: no node-permutation test is possible
+        pdesign = None
+    if pdesign is not None:
+        qap = qap_coefficients(design, feats, design=pdesign)
+        coefs.append(pd.DataFrame({"term": qap["term"], "beta": qap["beta"], "se": np.nan, "ci_low": np.nan,
+                                   "ci_high": np.nan, "p": qap["p"], "n": qap["n"], "converged": True,
+                                   "fit": "mrqap", "method": METHOD_MRQAP, "headline": True, **label}))
     lp = lolo_predictions(design, feats)
     lp_mean = lp.groupby(["task", "src", "tgt"])["predicted"].mean().rename("predicted_lolo").reset_index()
     preds = preds.merge(lp_mean, on=["task", "src", "tgt"], how="left")
@@ -324,7 +328,8 @@ def explain_transfer(
     }
     groups = default_set_groups(feats)
     fs, _ = compare_feature_sets(design, groups)
-    st = set_tests(design, groups, design=pdesign)
+    # without complete matrices over 4+ languages only the model-based rows exist (no headline row)
+    st = set_tests(design, groups, design=pdesign, permutations=permutations if pdesign is not None else 0)
     lr = st[st["method"] == METHOD_LR].rename(columns={"stat": "lr"})[["reduced", "full", "lr", "df", "p", "method",
                                                                         "headline"]]
     out["feature_sets"], out["set_tests"] = fs.assign(**label), st.assign(**label)
