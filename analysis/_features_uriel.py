@@ -27,6 +27,9 @@ from probes.errors import ConfigError, DataError
 
 __all__ = [
     "GRAMBANK_FEATURES",
+    "GRAMBANK_METRICS",
+    "grambank_proxy",
+    "mismatch_share",
     "URIEL_FEATURES",
     "URIEL_MORPH_FEATURES",
     "grambank_distances",
@@ -71,6 +74,26 @@ URIEL_FEATURES: tuple[str, ...] = (
 
 #: Output feature names of the ``grambank`` source.
 GRAMBANK_FEATURES: tuple[str, ...] = ("grambank_morph", "grambank_syntax")
+
+
+def mismatch_share(u: np.ndarray, v: np.ndarray) -> float:
+    """Mean absolute difference over the features observed (finite) in both vectors.
+
+    For binary features this is the Hamming distance as a share (Gower's
+    distance for categorical data): the share of shared features on which
+    the two languages differ. Defined for all-zero vectors; NaN only when no
+    feature is observed in both.
+
+    Examples
+    --------
+    >>> mismatch_share(np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0]))
+    0.3333333333333333
+    """
+    u, v = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
+    ok = np.isfinite(u) & np.isfinite(v)
+    if not ok.any():
+        return math.nan
+    return float(np.mean(np.abs(u[ok] - v[ok])))
 
 
 @lru_cache(maxsize=8)
@@ -174,8 +197,11 @@ def uriel_distances(langs: Sequence[str], *, include_self: bool = False) -> pd.D
     ``uriel_featural``
         Cosine distance of the concatenation of the three (URIEL's FEATURAL).
     ``uriel_morph``
-        Cosine distance over the :data:`URIEL_MORPH_FEATURES` subset of
-        ``syntax_knn`` (morphological marking, from WALS).
+        Share of the :data:`URIEL_MORPH_FEATURES` of ``syntax_knn``
+        (morphological marking, from WALS; binary) on which the two languages
+        differ (Hamming / Gower distance). Unlike the cosine distance it is
+        defined when a language has none of these features present (an
+        isolating language), exactly the pairs that are most distant.
     ``uriel_genetic``
         Cosine distance between the ``fam`` family-membership vectors (one
         dimension per Glottolog family/subgroup): ``1 - |A & B| / sqrt(|A| |B|)``
@@ -211,7 +237,7 @@ def uriel_distances(langs: Sequence[str], *, include_self: bool = False) -> pd.D
         "uriel_phonology": ("phonology_knn", cosine_distance),
         "uriel_inventory": ("inventory_knn", cosine_distance),
         "uriel_featural": ("featural", cosine_distance),
-        "uriel_morph": ("morph_knn", cosine_distance),
+        "uriel_morph": ("morph_knn", mismatch_share),
         "uriel_genetic": ("fam", cosine_distance),
         "uriel_geographic": ("loc", geo),
     }
@@ -262,31 +288,96 @@ def _glottocode(code: str) -> str | None:
     return g.get(c.iso3) or g.get(c.individual)
 
 
+#: Distances over the Grambank features both languages have a value for.
+GRAMBANK_METRICS = ("hamming", "cosine")
+
+
+@lru_cache(maxsize=64)
+def grambank_proxy(code: str) -> tuple[str, str, float] | None:
+    """The genealogically closest Grambank language of a language Grambank lacks.
+
+    Closeness is the cosine similarity of URIEL's ``fam`` vectors (one
+    dimension per Glottolog family and subgroup containing the language),
+    over every Grambank language with an ISO code in URIEL+'s map; ties go to
+    the candidate with the most Grambank values.
+
+    Returns
+    -------
+    (iso, glottocode, genetic_distance) or None
+        None when the language has no ``fam`` vector or no Grambank language
+        shares a family with it.
+    """
+    own = uriel_vector(code, "fam")
+    if own is None or not np.any(own[1]):
+        return None
+    index, feats, data = _npz("family_features.npz")
+    fam_cols = np.char.startswith(feats.astype(str), "F_")
+    gb = _grambank()
+    inv = {}
+    for iso, g in _glottocodes().items():
+        if g in gb.index and iso in index:
+            inv.setdefault(g, iso)
+    if not inv:
+        return None
+    gcodes = list(inv)
+    rows = np.array([index[inv[g]] for g in gcodes])
+    M = data[rows][:, fam_cols]
+    M = np.where(M < 0, 0.0, M)
+    u = own[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim = (M @ u) / (np.linalg.norm(M, axis=1) * np.linalg.norm(u))
+    sim = np.nan_to_num(sim, nan=-1.0)
+    own_g = _glottocode(code)
+    n_obs = gb.loc[gcodes].notna().sum(axis=1).to_numpy()
+    order = sorted(range(len(gcodes)), key=lambda i: (-sim[i], -n_obs[i], gcodes[i]))
+    for i in order:
+        if gcodes[i] != own_g and sim[i] > 0:
+            return inv[gcodes[i]], gcodes[i], float(1 - sim[i])
+    return None
+
+
 def grambank_distances(
-    langs: Sequence[str], *, include_self: bool = False, min_shared: int = 20
+    langs: Sequence[str], *, include_self: bool = False, min_shared: int = 20, metric: str = "hamming",
+    fallback: bool = True,
 ) -> pd.DataFrame:
     """Grambank (via URIEL+) morphological and syntactic distances, symmetric.
 
     ``grambank_morph`` uses URIEL+'s ``M_`` features (75 Grambank features on
     nominal and verbal morphology: case, number, TAM, person indexing,
     derivation ...); ``grambank_syntax`` its ``S_`` features (121). Grambank is
-    not imputed: the distance is the cosine distance over the features both
-    languages have a value for (as URIEL+'s ``new_distance`` does), NaN when
-    fewer than ``min_shared`` features are shared or a language is not in
-    Grambank.
+    not imputed: the distance is computed over the features both languages
+    have a value for, NaN when fewer than ``min_shared`` features are shared.
+
+    Parameters
+    ----------
+    metric : {"hamming", "cosine"}, default="hamming"
+        ``hamming``: share of the shared features on which the languages
+        differ (Gower distance for categorical values; :func:`mismatch_share`),
+        defined for every pair. ``cosine``: URIEL+'s ``new_distance``, undefined
+        (NaN) when a language has no feature "present" over the shared ones.
+    fallback : bool, default=True
+        A language Grambank lacks (German ``stan1295`` and Spanish are not in
+        the URIEL+ release) is represented by its genealogically closest
+        Grambank language (:func:`grambank_proxy`); the ``note`` of every pair
+        that uses a proxy names it. ``False``: such pairs are NaN.
 
     Returns
     -------
     DataFrame
-        Tidy table with ``source="grambank"``.
+        Tidy table with ``source="grambank"``; ``note`` holds ``n_shared`` and
+        any proxy.
     """
     if not isinstance(min_shared, int) or min_shared < 1:
         raise ConfigError(f"Parameter `min_shared` must be a positive integer, got {min_shared!r}.")
+    if metric not in GRAMBANK_METRICS:
+        raise ConfigError(f"Parameter `metric` must be one of {GRAMBANK_METRICS}, got {metric!r}.")
+    dist = mismatch_share if metric == "hamming" else cosine_distance
     gb = _grambank()
     groups = {"grambank_morph": [c for c in gb.columns if c.startswith("M_")],
               "grambank_syntax": [c for c in gb.columns if c.startswith("S_")]}
     rows: dict[str, pd.Series | None] = {}
     notes: dict[str, str] = {}
+    proxies: dict[str, str] = {}
     for lang in langs:
         g = _glottocode(lang)
         if g is None:
@@ -295,23 +386,35 @@ def grambank_distances(
             rows[lang], notes[lang] = None, f"{lang!r} (Glottocode {g}) is not in Grambank"
         else:
             rows[lang] = gb.loc[g]
+        if rows[lang] is None and fallback:
+            px = grambank_proxy(lang)
+            if px is not None:
+                rows[lang] = gb.loc[px[1]]
+                proxies[lang] = (f"{notes[lang]}; proxy {px[0]} ({px[1]}), the closest Grambank language by URIEL "
+                                 f"genetic distance {px[2]:.3f}")
     values: dict[tuple[str, str, str], tuple[float, str]] = {}
     for a in langs:
         for b in langs:
             if a == b and not include_self:
                 continue
             ra, rb = rows[a], rows[b]
+            proxy_note = "; ".join(proxies[l] for l in dict.fromkeys((a, b)) if l in proxies)
             for feat, cols in groups.items():
                 if ra is None or rb is None:
                     why = "; ".join(notes[l] for l in dict.fromkeys((a, b)) if rows[l] is None)
                     values[(a, b, feat)] = (math.nan, why)
                     continue
+                if a == b:
+                    values[(a, b, feat)] = (0.0, proxy_note)
+                    continue
                 va, vb = ra[cols].to_numpy(dtype=float), rb[cols].to_numpy(dtype=float)
                 shared = ~np.isnan(va) & ~np.isnan(vb)
                 n = int(shared.sum())
                 if n < min_shared:
-                    values[(a, b, feat)] = (math.nan, f"only {n} shared Grambank features (< min_shared={min_shared})")
+                    values[(a, b, feat)] = (math.nan, f"only {n} shared Grambank features (< min_shared={min_shared})"
+                                            + (f"; {proxy_note}" if proxy_note else ""))
                     continue
-                d = cosine_distance(va[shared], vb[shared])
-                values[(a, b, feat)] = (d, f"n_shared={n}" if math.isfinite(d) else "all shared features are 0")
+                d = dist(va[shared], vb[shared])
+                note = f"n_shared={n}" if math.isfinite(d) else "no shared feature present (cosine undefined)"
+                values[(a, b, feat)] = (d, note + (f"; {proxy_note}" if proxy_note else ""))
     return pair_grid(langs, GRAMBANK_FEATURES, "grambank", values, include_self=include_self)

@@ -402,9 +402,24 @@ def lolo_folds(df: pd.DataFrame, langs: Sequence[str] | None = None) -> list[tup
 
 
 def _cv_predictions(d: pd.DataFrame, features: Sequence[str], response: str, folds, kind: str = "ols"):
-    y = d[response].astype(float).to_numpy()
-    pred = np.full(len(d), np.nan)
-    base = np.full(len(d), np.nan)
+    """Held-out predictions of every fold, pooled.
+
+    A pair ``(s, t)`` is in the test fold of ``s`` and of ``t``: both of its
+    held-out predictions are kept (the returned arrays have one entry per
+    (fold, test pair), ``sum(len(te))`` in all), as docs/analysis.md promises.
+
+    Returns
+    -------
+    y, pred, base : ndarray, shape (n_pooled,)
+    per : DataFrame
+        Per fold: ``held_out, n_train, n_test, mae, baseline_mae, sse, baseline_sse``.
+    where : ndarray of int, shape (n_pooled,)
+        Row of ``d`` of each pooled entry.
+    fold : ndarray of object, shape (n_pooled,)
+        Held-out language of each pooled entry.
+    """
+    y_all = d[response].astype(float).to_numpy()
+    ys, preds, bases, wheres, langs = [], [], [], [], []
     rows = []
     tasks = _tasks_of(d)
     for lang, tr, te in folds:
@@ -413,7 +428,7 @@ def _cv_predictions(d: pd.DataFrame, features: Sequence[str], response: str, fol
             center, scale = dtr[list(features)].mean(), dtr[list(features)].std(ddof=0).replace(0, 1.0)
             Xtr = _design(dtr, features, center, scale, tasks).to_numpy(float)
             Xte = _design(dte, features, center, scale, tasks).to_numpy(float)
-            p = _lstsq_predict(Xtr, y[tr], Xte)
+            p = _lstsq_predict(Xtr, y_all[tr], Xte)
         else:
             p = FIT_KINDS[kind](dtr, features, response=response).predict(dte)
         # mean baseline: training mean of the same task
@@ -422,10 +437,14 @@ def _cv_predictions(d: pd.DataFrame, features: Sequence[str], response: str, fol
             b = dte["task"].astype(str).map(means).fillna(dtr[response].mean()).to_numpy(float)
         else:
             b = np.full(len(te), dtr[response].mean())
-        pred[te], base[te] = p, b
+        yt = y_all[te]
+        ys.append(yt), preds.append(p), bases.append(b), wheres.append(np.asarray(te))
+        langs.append(np.full(len(te), lang, dtype=object))
         rows.append({"held_out": lang, "n_train": len(tr), "n_test": len(te),
-                     "mae": float(np.mean(np.abs(y[te] - p))), "baseline_mae": float(np.mean(np.abs(y[te] - b)))})
-    return y, pred, base, pd.DataFrame(rows)
+                     "mae": float(np.mean(np.abs(yt - p))), "baseline_mae": float(np.mean(np.abs(yt - b))),
+                     "sse": float(np.sum((yt - p) ** 2)), "baseline_sse": float(np.sum((yt - b) ** 2))})
+    cat = (lambda parts, dt=float: np.concatenate(parts) if parts else np.array([], dtype=dt))
+    return (cat(ys), cat(preds), cat(bases), pd.DataFrame(rows), cat(wheres, int), cat(langs, object))
 
 
 def _scores(y: np.ndarray, pred: np.ndarray, base: np.ndarray) -> dict[str, float]:
@@ -476,7 +495,8 @@ def lolo_cv(
     folds = lolo_folds(d)
     if len(folds) < 3:
         raise DataError(f"Leave-one-language-out CV needs at least 3 languages; the table has {len(folds)}.")
-    y, pred, base, per = _cv_predictions(d, features, response, folds, kind)
+    y, pred, base, per, _, _ = _cv_predictions(d, features, response, folds, kind)
+    per = per.drop(columns=["sse", "baseline_sse"])
     summary = pd.DataFrame([{**_scores(y, pred, base), "n_folds": len(folds), "fit": kind,
                              "features": ",".join(features)}])
     return summary, per
@@ -532,7 +552,7 @@ def compare_feature_sets(
     for name, feats in {"null": [], **groups}.items():
         if feats:
             fit = fit_transfer(d, feats, kind, response=response)
-            y, pred, base, _ = _cv_predictions(d, feats, response, folds, "ols" if kind == "ols" else kind)
+            y, pred, base, *_ = _cv_predictions(d, feats, response, folds, "ols" if kind == "ols" else kind)
             cv = _scores(y, pred, base)
             llf, k, aic, r2, conv = fit.llf, fit.n_params, fit.aic, fit.r2, fit.converged
         else:
@@ -545,7 +565,7 @@ def compare_feature_sets(
                 r = sm.OLS(d[response].astype(float).to_numpy(), X).fit()
                 llf, k = float(r.llf), X.shape[1]
             aic, r2, conv = -2 * llf + 2 * k, 0.0, True
-            y, pred, base, _ = _cv_predictions(d, [], response, folds, "ols")
+            y, pred, base, *_ = _cv_predictions(d, [], response, folds, "ols")
             cv = _scores(y, pred, base)
         fits[name] = (set(feats), llf, k)
         rows.append({"set": name, "features": ",".join(feats), "n": len(d), "n_params": k, "r2": r2, "aic": aic,
@@ -621,22 +641,25 @@ def best_subsets(
     base_cols = _design(d, [], pd.Series(dtype=float), pd.Series(dtype=float), tasks).to_numpy(float)
     Z = d[list(features)].astype(float).to_numpy()
     sst = np.sum((y - y.mean()) ** 2)
+    y_cv = np.concatenate([y[te] for _, _, te in folds])
+    sst_cv = np.sum((y_cv - y_cv.mean()) ** 2)
     rows = []
     for size in sizes:
         for combo in itertools.combinations(range(len(features)), size):
-            pred = np.empty(len(d))
+            err = []  # both held-out predictions of every pair, pooled (one per fold it is in)
             for _, tr, te in folds:
                 Zs = Z[:, combo]
                 mu, sd = Zs[tr].mean(0), Zs[tr].std(0)
                 sd[sd == 0] = 1.0
                 X = np.column_stack([base_cols, (Zs - mu) / sd])
-                pred[te] = _lstsq_predict(X[tr], y[tr], X[te])
+                err.append(y[te] - _lstsq_predict(X[tr], y[tr], X[te]))
+            err = np.concatenate(err)
             Xall = np.column_stack([base_cols, Z[:, combo]])
             fit_in = Xall @ np.linalg.lstsq(Xall, y, rcond=None)[0]
             rows.append({"size": size, "features": ",".join(features[i] for i in combo),
-                         "cv_rmse": float(np.sqrt(np.mean((y - pred) ** 2))),
-                         "cv_mae": float(np.mean(np.abs(y - pred))),
-                         "cv_r2": float(1 - np.sum((y - pred) ** 2) / sst),
+                         "cv_rmse": float(np.sqrt(np.mean(err ** 2))),
+                         "cv_mae": float(np.mean(np.abs(err))),
+                         "cv_r2": float(1 - np.sum(err ** 2) / sst_cv),
                          "r2": float(1 - np.sum((y - fit_in) ** 2) / sst)})
     out = pd.DataFrame(rows).sort_values("cv_rmse", ignore_index=True)
     out = out.groupby("size", sort=True).head(top).sort_values("cv_rmse", ignore_index=True)

@@ -29,7 +29,8 @@ import pandas as pd
 from probes.errors import ConfigError, DataError
 from probes.tables import require_columns
 
-__all__ = ["FewShotLaw", "fit_law", "fit_laws", "extrapolation_error", "k_for_score", "law_predict"]
+__all__ = ["FewShotLaw", "fit_law", "fit_laws", "extrapolation_error", "extrapolation_k", "k_for_score",
+           "law_predict"]
 
 _C_GRID = np.logspace(-2, 3, 151)
 
@@ -204,6 +205,27 @@ def fit_laws(
     if not rows:
         raise DataError(f"No group of the transfer table (grouped by {cols}) has {min_k} or more distinct k values.")
     return pd.DataFrame(rows)
+
+
+def extrapolation_k(ks: Sequence[float], *, min_fit: int = 3) -> float | None:
+    """The largest ``k`` of the fitting side for an extrapolation check, or None.
+
+    The fit uses the smaller half of the distinct ``k`` (at least ``min_fit``
+    of them) and at least one larger ``k`` must remain to be predicted;
+    ``None`` when there are too few distinct ``k`` (the check cannot be made).
+
+    Examples
+    --------
+    >>> extrapolation_k([0, 10, 50, 100, 250, 500, 1000])
+    100.0
+    >>> extrapolation_k([0, 10, 100]) is None
+    True
+    """
+    kv = np.unique(np.asarray([k for k in ks if np.isfinite(k)], float))
+    n_fit = max(min_fit, (len(kv) + 1) // 2)
+    if len(kv) < n_fit + 1:
+        return None
+    return float(kv[n_fit - 1])
 
 
 def extrapolation_error(

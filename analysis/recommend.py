@@ -187,7 +187,8 @@ class Recommender:
             out["observed"] = np.nan
         b, c, where = self.slope(target)
         if score is not None and np.isfinite(b):
-            out["k_needed"] = [float(k_for_score(score, a, b, c)) for a in pred]
+            # the predicted zero-shot score is the law at k = 0: a + b*log(c), so a = zero_shot - b*log(c)
+            out["k_needed"] = [float(k_for_score(score, z - b * np.log(c), b, c)) for z in pred]
         else:
             out["k_needed"] = np.nan
         out["slope_from"] = where

@@ -39,7 +39,7 @@ from analysis._frames import (
     select_transfer,
     square_matrix,
 )
-from analysis.fewshot import extrapolation_error, fit_laws
+from analysis.fewshot import extrapolation_error, extrapolation_k, fit_laws
 from analysis.mantel import mantel_by_layer, mantel_pairs
 from analysis.recommend import evaluate_ranking
 from analysis.summary import (
@@ -532,13 +532,15 @@ def build_report(cfg: ReportConfig) -> Path:
                                                     share_b_positive=("b", lambda s: (s > 0).mean()),
                                                     median_r2=("r2", "median"), distinct_k=("n_k", "max"))
                     doc.table(summ.reset_index(), "Per-pair laws (cross-lingual pairs only), summarised per task.")
-                    kv = np.sort(ks.dropna().unique())
-                    if len(kv) >= 4:
-                        kmax = float(kv[max(2, len(kv) // 2)])
+                    kmax = extrapolation_k(ks.dropna().unique())
+                    if kmax is None:
+                        doc.p("Extrapolation cannot be checked: it needs at least three k to fit and one larger "
+                              "k to predict.", "skip")
+                    else:
                         pts, summ = extrapolation_error(transfer, k_fit_max=kmax, c=cfg.fewshot_c)
                         save(pts, "fewshot_extrapolation")
-                        doc.table(summ.tail(1), f"Extrapolation: fitted on k <= {kmax:g}, error at larger k (all "
-                                                "curves).")
+                        doc.table(summ.tail(1), f"Extrapolation: fitted on k <= {kmax:g} (at least three k), error "
+                                                "at larger k (all curves).")
             _attempt(doc, "Few-shot laws", _fewshot)
 
     # ---------------------------------------------------------------- 4. explanation

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from analysis._frames import (
@@ -27,6 +28,17 @@ from analysis._frames import (
     pair_design,
     select_transfer,
     square_matrix,
+)
+from analysis._stats_inference import (
+    METHOD_FREEDMAN_LANE,
+    METHOD_LR,
+    METHOD_MRQAP,
+    PermutationDesign,
+    compare_lolo,
+    default_set_groups,
+    permutation_design,
+    qap_coefficients,
+    set_tests,
 )
 from analysis._stats_models import (
     COEF_COLUMNS,
@@ -47,6 +59,16 @@ from probes.errors import DataError
 
 __all__ = [
     "COEF_COLUMNS",
+    "METHOD_FREEDMAN_LANE",
+    "METHOD_LR",
+    "METHOD_MODEL",
+    "METHOD_MRQAP",
+    "PermutationDesign",
+    "compare_lolo",
+    "default_set_groups",
+    "permutation_design",
+    "qap_coefficients",
+    "set_tests",
     "FIT_KINDS",
     "TransferFit",
     "best_subsets",
@@ -100,20 +122,35 @@ def transfer_matrix(scores: pd.DataFrame, task: str | None = None) -> pd.DataFra
 MIN_COVERAGE = 0.9
 
 
-def feature_coverage(design: pd.DataFrame, candidates: Sequence[str], used: Sequence[str] = ()) -> pd.DataFrame:
+def feature_coverage(design: pd.DataFrame, candidates: Sequence[str], used: Sequence[str] = (),
+                     features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Share of pairs with a value and number of distinct values of each candidate feature.
+
+    Parameters
+    ----------
+    features : DataFrame, optional
+        The tidy pair-feature table; when it has a ``note`` column, pairs whose
+        value came from a stand-in language (a note with ``proxy``, e.g.
+        German in Grambank) are counted in ``proxy_share``.
 
     Returns
     -------
     DataFrame
-        ``feature, coverage, n_unique, used``.
+        ``feature, coverage, n_unique, used, proxy_share``.
     """
+    proxied: dict[str, set] = {}
+    if features is not None and "note" in features.columns:
+        px = features[features["note"].astype(str).str.contains("proxy", na=False)]
+        for f, sub in px.groupby("feature"):
+            proxied[str(f)] = {frozenset(p) for p in zip(sub["lang_a"].astype(str), sub["lang_b"].astype(str))}
+    pairs = [frozenset(p) for p in zip(design["src"].astype(str), design["tgt"].astype(str))]
     rows = []
     for f in candidates:
         v = pd.to_numeric(design[f], errors="coerce")
+        share = float(np.mean([p in proxied.get(f, ()) for p in pairs])) if pairs else 0.0
         rows.append({"feature": f, "coverage": float(v.notna().mean()), "n_unique": int(v.nunique(dropna=True)),
-                     "used": f in set(used)})
-    return pd.DataFrame(rows, columns=["feature", "coverage", "n_unique", "used"])
+                     "used": f in set(used), "proxy_share": share})
+    return pd.DataFrame(rows, columns=["feature", "coverage", "n_unique", "used", "proxy_share"])
 
 
 def default_predictors(columns: Sequence[str]) -> list[str]:
@@ -167,14 +204,15 @@ def lolo_predictions(df: pd.DataFrame, features: Sequence[str], *, response: str
         ``src, tgt, task, held_out, observed, predicted, baseline``.
     """
     d = df.dropna(subset=[response, *features]).reset_index(drop=True)
-    rows = []
-    for lang, tr, te in lolo_folds(d):
-        y, pred, base, _ = _cv_predictions(d, features, response, [(lang, tr, te)], kind)
-        part = d.iloc[te][[c for c in ("task", "src", "tgt") if c in d.columns]].copy()
-        part["held_out"] = lang
-        part["observed"], part["predicted"], part["baseline"] = y[te], pred[te], base[te]
-        rows.append(part)
-    return pd.concat(rows, ignore_index=True)
+    y, pred, base, _, where, held = _cv_predictions(d, features, response, lolo_folds(d), kind)
+    out = d.iloc[where][[c for c in ("task", "src", "tgt") if c in d.columns]].reset_index(drop=True)
+    out["held_out"] = held
+    out["observed"], out["predicted"], out["baseline"] = y, pred, base
+    return out
+
+
+#: ``method`` of the model-based rows of the coefficient table, per fit kind.
+METHOD_MODEL = {"ols": "model-based-ols-cluster2", "mixed": "model-based-mixed-wald"}
 
 
 def explain_transfer(
@@ -192,6 +230,9 @@ def explain_transfer(
     min_coverage: float = MIN_COVERAGE,
     subset_sizes: Sequence[int] = (2, 3, 4),
     max_subset_features: int = 16,
+    permutations: int = 999,
+    seed: int = 0,
+    n_boot: int = 2000,
 ) -> dict[str, pd.DataFrame]:
     """Fit every transfer model for one selection and return tidy tables.
 
@@ -211,16 +252,29 @@ def explain_transfer(
     kinds : list of {"ols", "mixed"}
     subset_sizes : sizes searched by :func:`best_subsets`; the search is
         skipped when more than ``max_subset_features`` features are used.
+    permutations : int, default=999
+        Node permutations of the headline tests (MRQAP coefficients,
+        Freedman-Lane set tests); the same language permutation in every task.
+    seed : int
+        Seed of the permutations and of the LOLO bootstrap.
+    n_boot : int, default=2000
+        Language-level bootstrap draws of :func:`compare_lolo`.
 
     Returns
     -------
     dict of DataFrame
         ``design`` (pairs x features), ``coverage`` (candidate features,
-        their coverage and whether they were used), ``coefficients`` (``fit, model, task``
-        + ``COEF_COLUMNS``), ``fits`` (one row per fit), ``lolo`` (LOLO CV
+        their coverage and whether they were used), ``coefficients`` (``fit,
+        model, task`` + ``COEF_COLUMNS`` + ``method, headline``: model-based
+        rows of each fit kind and ``fit == "mrqap"`` rows whose node-permutation
+        p is the headline), ``fits`` (one row per fit), ``lolo`` (LOLO CV
         summary per fit kind), ``lolo_folds``, ``predictions`` (in-sample
-        and LOLO per pair), ``feature_sets``, ``lr_tests``, ``vif``,
-        ``subsets``.
+        and LOLO per pair), ``feature_sets``, ``set_tests`` (nested sets:
+        Freedman-Lane node permutation = headline, LR = model-based),
+        ``lr_tests`` (the LR rows in the old layout, labelled model-based),
+        ``lolo_compare`` (LOLO CV difference between sets with a
+        language-bootstrap CI), ``vif``, ``subsets``. Schema:
+        docs/analysis.md.
     """
     scores = select_transfer(transfer, task=task, metric=metric, model=model, regime=regime, layer=layer, k=k)
     wide = features_wide(features)
@@ -243,26 +297,44 @@ def explain_transfer(
     preds = design[["model", "task", "src", "tgt", "score"]].rename(columns={"score": "observed"}).copy()
     for kind in kinds:
         fit = fit_transfer(design, feats, kind)
-        coefs.append(fit.coef.assign(fit=kind, **label))
+        coefs.append(fit.coef.assign(fit=kind, method=METHOD_MODEL.get(kind, f"model-based-{kind}"),
+                                     headline=False, **label))
         fits.append(fit.summary().assign(**label))
         preds[f"predicted_{kind}"] = fit.predict(design)
         summ, per = lolo_cv(design, feats, kind=kind)
         lolos.append(summ.assign(**label))
         lfolds.append(per.assign(fit=kind, **label))
+    try:
+        pdesign = permutation_design(design, permutations=permutations, seed=seed)
+    except DataError:  # fewer than 4 languages with complete matrices: no node-permutation test is possible
+        pdesign = None
+    if pdesign is not None:
+        qap = qap_coefficients(design, feats, design=pdesign)
+        coefs.append(pd.DataFrame({"term": qap["term"], "beta": qap["beta"], "se": np.nan, "ci_low": np.nan,
+                                   "ci_high": np.nan, "p": qap["p"], "n": qap["n"], "converged": True,
+                                   "fit": "mrqap", "method": METHOD_MRQAP, "headline": True, **label}))
     lp = lolo_predictions(design, feats)
     lp_mean = lp.groupby(["task", "src", "tgt"])["predicted"].mean().rename("predicted_lolo").reset_index()
     preds = preds.merge(lp_mean, on=["task", "src", "tgt"], how="left")
     out: dict[str, pd.DataFrame] = {
         "design": design,
-        "coverage": feature_coverage(joined, cand, feats).assign(**label),
-        "coefficients": pd.concat(coefs, ignore_index=True)[["fit", "model", "task", *COEF_COLUMNS]],
+        "coverage": feature_coverage(joined, cand, feats, features).assign(**label),
+        "coefficients": pd.concat(coefs, ignore_index=True)[["fit", "model", "task", *COEF_COLUMNS, "method",
+                                                             "headline"]],
         "fits": pd.concat(fits, ignore_index=True),
         "lolo": pd.concat(lolos, ignore_index=True),
         "lolo_folds": pd.concat(lfolds, ignore_index=True),
         "predictions": preds,
     }
-    fs, lr = compare_feature_sets(design, features=feats)
-    out["feature_sets"], out["lr_tests"] = fs.assign(**label), lr.assign(**label)
+    groups = default_set_groups(feats)
+    fs, _ = compare_feature_sets(design, groups)
+    # without complete matrices over 4+ languages only the model-based rows exist (no headline row)
+    st = set_tests(design, groups, design=pdesign, permutations=permutations if pdesign is not None else 0)
+    lr = st[st["method"] == METHOD_LR].rename(columns={"stat": "lr"})[["reduced", "full", "lr", "df", "p", "method",
+                                                                        "headline"]]
+    out["feature_sets"], out["set_tests"] = fs.assign(**label), st.assign(**label)
+    out["lr_tests"] = lr.reset_index(drop=True).assign(**label)
+    out["lolo_compare"] = compare_lolo(design, groups, n_boot=n_boot, seed=seed).assign(**label)
     if len(feats) > 1:
         out["vif"] = vif_table(design, feats).assign(**label)
     else:

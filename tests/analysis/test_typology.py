@@ -153,8 +153,8 @@ def test_uriel_location_reproduces_the_geo_vector():
     assert err.max() < 5e-3 and err.mean() < 2e-3
 
 
-def test_grambank_missing_language_nan_and_identity_zero():
-    df = T.grambank_distances(["en", "es", "ja"], include_self=True)
+def test_grambank_missing_language_nan_without_fallback_and_identity_zero():
+    df = T.grambank_distances(["en", "es", "ja"], include_self=True, fallback=False)
     _check_grid(df, ["en", "es", "ja"], T.GRAMBANK_FEATURES, include_self=True)
     assert _value(df, "en", "en", "grambank_morph") == 0.0
     assert math.isnan(_value(df, "en", "es", "grambank_morph"))  # Spanish is not in this Grambank release
@@ -163,6 +163,31 @@ def test_grambank_missing_language_nan_and_identity_zero():
     _check_symmetric(df)
     with pytest.raises(ConfigError, match="min_shared"):
         T.grambank_distances(["en", "ja"], min_shared=0)
+
+
+def test_grambank_german_falls_back_to_its_closest_relative_with_a_note():
+    """German (stan1295) is not in the URIEL+ Grambank table: its pairs use a proxy and say so."""
+    df = T.grambank_distances(["de", "en", "vi", "zh"])
+    de = df[(df.lang_a == "de") | (df.lang_b == "de")]
+    assert de["value"].notna().all()
+    assert de["note"].str.contains("proxy nld").all() and de["note"].str.contains("stan1295").all()
+    assert not df[(df.lang_a == "en") & (df.lang_b == "vi")]["note"].str.contains("proxy").any()
+    assert _value(df, "de", "en", "grambank_morph") < _value(df, "de", "vi", "grambank_morph")
+    _check_symmetric(df)
+
+
+def test_distances_defined_when_a_language_has_no_present_feature():
+    """An all-absent vector has no cosine distance; the mismatch share (Hamming) is defined."""
+    zero, some = np.zeros(42), np.r_[np.ones(10), np.zeros(32)]
+    from analysis._features_common import cosine_distance
+
+    assert math.isnan(cosine_distance(zero, some))
+    assert T.mismatch_share(zero, some) == pytest.approx(10 / 42)
+    assert T.mismatch_share(zero, zero) == 0.0
+    assert T.mismatch_share(np.array([np.nan, 1.0]), np.array([0.0, 0.0])) == 1.0  # only features observed in both
+    df = T.uriel_distances(["vi", "zh", "ru", "tr", "de"])
+    assert df[df.feature == "uriel_morph"]["value"].notna().all()
+    assert T.grambank_distances(["vi", "zh"], metric="cosine")["value"].notna().all()
 
 
 @pytest.mark.slow
@@ -186,7 +211,7 @@ def test_grambank_morph_matches_the_urielplus_api():
                ("ar", "hi"): u.new_morphological_distance("stan1318", "hind1269")}
     finally:
         logging.disable(logging.NOTSET)
-    df = T.grambank_distances(["en", "ja", "it", "fr", "ar", "hi"])
+    df = T.grambank_distances(["en", "ja", "it", "fr", "ar", "hi"], metric="cosine", fallback=False)
     for (a, b), want in ref.items():
         assert _value(df, a, b, "grambank_morph") == pytest.approx(want, abs=6e-5)  # URIEL+ rounds to 4 places
 

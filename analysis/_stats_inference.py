@@ -1,0 +1,359 @@
+"""Dyadic-aware inference for transfer models: node permutations and LOLO comparisons.
+
+Public names are re-exported by :mod:`analysis.stats`; formulas and the
+choice of headline p-values are in docs/analysis.md ("Inference that
+respects the pairs"); the size and power of every test are measured by
+:mod:`analysis.calibrate` (docs/calibration.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from analysis._qap import NodePermuter, complete_languages, freedman_lane, mrqap_dsp
+from analysis._stats_models import (
+    _check,
+    _design,
+    _standardise,
+    _tasks_of,
+    default_feature_groups,
+    lolo_folds,
+)
+from probes.errors import ConfigError, DataError
+
+__all__ = [
+    "METHOD_MRQAP",
+    "METHOD_FREEDMAN_LANE",
+    "METHOD_LR",
+    "PermutationDesign",
+    "permutation_design",
+    "qap_coefficients",
+    "set_tests",
+    "default_set_groups",
+    "compare_lolo",
+]
+
+#: ``method`` labels of the tables (headline: the permutation methods).
+METHOD_MRQAP = "mrqap-dsp"
+METHOD_FREEDMAN_LANE = "freedman-lane-node"
+METHOD_LR = "model-based-lr"
+
+SET_TEST_COLUMNS = ["reduced", "full", "stat", "df", "p", "method", "headline", "permutations", "n_langs", "n"]
+
+
+@dataclass
+class PermutationDesign:
+    """Rows of a transfer design that form complete matrices, and their node-permutation row maps.
+
+    Attributes
+    ----------
+    data : DataFrame
+        The rows used (every ordered pair of ``langs`` in every task).
+    langs : list of str
+    maps : ndarray of int, shape (permutations, n_rows)
+    dropped : list of str
+        Languages left out to make the matrices complete.
+    """
+
+    data: pd.DataFrame
+    langs: list[str]
+    maps: np.ndarray
+    dropped: list[str]
+    groups: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def permutations(self) -> int:
+        return int(self.maps.shape[0])
+
+
+def permutation_design(df: pd.DataFrame, *, permutations: int = 999,
+                       seed: int | np.random.Generator | None = 0) -> PermutationDesign:
+    """Restrict a pair design to complete matrices and draw the node permutations.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per (task, src, tgt) with no missing values in the columns
+        that will be tested.
+    permutations : int, default=999
+        Language permutations; the same permutation is applied to every task.
+    seed : int or Generator
+
+    Returns
+    -------
+    PermutationDesign
+    """
+    if not isinstance(permutations, (int, np.integer)) or permutations < 1:
+        raise ConfigError(f"permutations must be a positive integer, got {permutations!r}.")
+    block = df["task"].astype(str) if "task" in df.columns else pd.Series("all", index=df.index)
+    all_langs = sorted(set(df["src"].astype(str)) | set(df["tgt"].astype(str)))
+    langs = complete_languages(df["src"], df["tgt"], block)
+    if len(langs) < 4:
+        raise DataError(
+            f"Node-permutation tests need complete transfer matrices over at least 4 languages; only {langs} "
+            "have every ordered pair in every task. Add the missing pairs or test fewer tasks."
+        )
+    keep = df["src"].astype(str).isin(langs) & df["tgt"].astype(str).isin(langs)
+    d = df[keep].reset_index(drop=True)
+    perm = NodePermuter(d["src"].to_numpy(), d["tgt"].to_numpy(), block[keep].to_numpy())
+    rng = np.random.default_rng(seed)
+    maps = perm.row_maps(perm.random_perms(int(permutations), rng))
+    return PermutationDesign(d, langs, maps, sorted(set(all_langs) - set(langs)), perm.groups())
+
+
+def _zdesign(d: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    center, scale = _standardise(d, features) if features else (pd.Series(dtype=float), pd.Series(dtype=float))
+    return _design(d, features, center, scale, _tasks_of(d))
+
+
+def qap_coefficients(
+    df: pd.DataFrame,
+    features: Sequence[str],
+    *,
+    response: str = "score",
+    permutations: int = 999,
+    seed: int | np.random.Generator | None = 0,
+    design: PermutationDesign | None = None,
+    robust: bool = False,
+) -> pd.DataFrame:
+    """MRQAP coefficient tests (Dekker et al. 2007 double semi-partialling).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Pairs with ``src``, ``tgt``, ``response``, ``features`` (and ``task``
+        for a pooled fit).
+    features : list of str
+        Predictors, z-scored as in :func:`analysis.stats.fit_ols`.
+    permutations : int, default=999
+    design : PermutationDesign, optional
+        Reuse drawn permutations (``df`` is then ignored).
+    robust : bool, default=False
+        Studentise with the dyadic-robust standard error instead of the
+        classical one (see :func:`analysis._qap.mrqap_dsp`). A paired pilot
+        (500 simulated tables, 10 languages) showed no gain in size, at twice
+        the cost, so the default is the classical t.
+
+    Returns
+    -------
+    DataFrame
+        ``term, beta, t, p, method, permutations, n_langs, n``: one row per
+        feature (OLS coefficient per SD on the complete-matrix rows, its
+        classical t and the node-permutation p of that t).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> L = list("abcdefghij")
+    >>> d = pd.DataFrame([(s, t) for s in L for t in L if s != t], columns=["src", "tgt"])
+    >>> d["x"] = rng.normal(size=len(d)); d["score"] = 0.3 * d["x"] + rng.normal(size=len(d))
+    >>> float(qap_coefficients(d, ["x"], permutations=199)["p"].iloc[0]) < 0.05
+    True
+    """
+    if design is None:
+        d0 = _check(df, features, response)
+        design = permutation_design(d0, permutations=permutations, seed=seed)
+    d = design.data
+    X = _zdesign(d, features)
+    y = d[response].astype(float).to_numpy()
+    cols = [X.columns.get_loc(f) for f in features]
+    beta = np.linalg.lstsq(X.to_numpy(float), y, rcond=None)[0]
+    t, p = mrqap_dsp(y, X.to_numpy(float), design.maps, cols, groups=design.groups if robust else None)
+    return pd.DataFrame({"term": list(features), "beta": beta[cols], "t": t, "p": p, "method": METHOD_MRQAP,
+                         "permutations": design.permutations, "n_langs": len(design.langs), "n": len(d)})
+
+
+def default_set_groups(features: Sequence[str]) -> dict[str, list[str]]:
+    """The compared feature sets: ``lexical``, ``typology`` (syntax + morphology
+    + phonology), ``lexical+typology`` and ``all``; empty or duplicate sets are dropped."""
+    g = default_feature_groups(features)
+    typ = g["syntax"] + g["morphology"] + g["phonology"]
+    cand = {"lexical": g["lexical"], "typology": typ, "lexical+typology": g["lexical"] + typ,
+            "all": list(features)}
+    out: dict[str, list[str]] = {}
+    for name, feats in cand.items():
+        if feats and all(set(feats) != set(v) for v in out.values()):
+            out[name] = list(feats)
+    return out
+
+
+def set_tests(
+    df: pd.DataFrame,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    *,
+    features: Sequence[str] | None = None,
+    response: str = "score",
+    permutations: int = 999,
+    seed: int | np.random.Generator | None = 0,
+    design: PermutationDesign | None = None,
+    include_lr: bool = True,
+    robust: bool = False,
+) -> pd.DataFrame:
+    """Nested comparisons of feature sets by Freedman-Lane node permutation (+ model-based LR).
+
+    Every pair of sets where one is a strict subset of the other is compared
+    (the intercept-only ``null`` set included): does the larger set explain
+    transfer beyond the smaller one?
+
+    Parameters
+    ----------
+    groups : mapping name -> features, optional
+        Default :func:`default_set_groups` of ``features``.
+    permutations : int, default=999
+        Node permutations (ignored when ``design`` is given); 0: only the
+        model-based LR rows (used when no complete matrices over 4+
+        languages exist).
+    include_lr : bool, default=True
+        Also add the iid-OLS likelihood-ratio test of each comparison, with
+        ``method = "model-based-lr"`` and ``headline = False`` (it does not
+        keep its level when languages have effects of their own; see
+        docs/calibration.md).
+    robust : bool, default=False
+        Use the dyadic-robust Wald statistic instead of the classical F
+        (see :func:`analysis._qap.freedman_lane`).
+
+    Returns
+    -------
+    DataFrame
+        ``reduced, full, stat, df, p, method, headline, permutations,
+        n_langs, n``. ``stat`` is the F-statistic (Freedman-Lane) or the LR
+        statistic.
+    """
+    if groups is None:
+        if features is None:
+            raise ConfigError("set_tests needs `groups` or `features`.")
+        groups = default_set_groups(features)
+    groups = {k: list(v) for k, v in groups.items() if len(v) > 0}
+    if not groups:
+        raise DataError("No non-empty feature set to compare; check the feature names or pass `groups`.")
+    union = sorted({f for v in groups.values() for f in v})
+    if design is None and permutations == 0:
+        d, n_langs, n_perm = _check(df, union, response).reset_index(drop=True), 0, 0
+    else:
+        if design is None:
+            design = permutation_design(_check(df, union, response), permutations=permutations, seed=seed)
+        d, n_langs, n_perm = design.data, len(design.langs), design.permutations
+    y = d[response].astype(float).to_numpy()
+    Xall = _zdesign(d, union)
+    base = [c for c in Xall.columns if c == "const" or c.startswith("task[")]
+    sets = {"null": [], **groups}
+    rows = []
+    for (a, fa), (b, fb) in itertools.permutations(sets.items(), 2):
+        if not set(fa) < set(fb):
+            continue
+        added = [f for f in fb if f not in fa]
+        Xr = Xall[base + list(fa)].to_numpy(float)
+        Xa = Xall[added].to_numpy(float)
+        common = {"reduced": a, "full": b, "permutations": n_perm, "n_langs": n_langs, "n": len(d)}
+        q = np.linalg.matrix_rank(np.hstack([Xr, Xa])) - np.linalg.matrix_rank(Xr)
+        if n_perm:
+            F, p, q = freedman_lane(y, Xr, Xa, design.maps, groups=design.groups if robust else None)
+            rows.append({**common, "stat": F, "df": q, "p": p, "method": METHOD_FREEDMAN_LANE, "headline": True})
+        if include_lr:
+            rr = _rss(y, Xr)
+            rf = _rss(y, np.hstack([Xr, Xa]))
+            lr = max(0.0, len(y) * np.log(rr / rf))
+            rows.append({**common, "stat": lr, "df": q, "p": float(sps.chi2.sf(lr, q)), "method": METHOD_LR,
+                         "headline": False, "permutations": 0})
+    return pd.DataFrame(rows, columns=SET_TEST_COLUMNS)
+
+
+def _rss(y: np.ndarray, X: np.ndarray) -> float:
+    r = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    return float(r @ r)
+
+
+def _fold_sse(y: np.ndarray, base: np.ndarray, Z: np.ndarray, folds) -> np.ndarray:
+    """Per-fold SSE of OLS on ``[base, z-scored Z]`` refitted (and re-standardised) without the fold."""
+    out = np.empty(len(folds))
+    for i, (_, tr, te) in enumerate(folds):
+        mu, sd = Z[tr].mean(0), Z[tr].std(0)
+        sd[sd == 0] = 1.0
+        X = np.column_stack([base, (Z - mu) / sd])
+        beta = np.linalg.lstsq(X[tr], y[tr], rcond=None)[0]
+        r = y[te] - X[te] @ beta
+        out[i] = r @ r
+    return out
+
+
+def compare_lolo(
+    df: pd.DataFrame,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    *,
+    features: Sequence[str] | None = None,
+    response: str = "score",
+    pairs: Sequence[tuple[str, str]] | None = None,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Difference in leave-one-language-out CV error between feature sets, with a language-level CI.
+
+    Every set is fitted by OLS in each LOLO fold; both held-out predictions of
+    a pair are pooled. The per-language fold sums of squared errors of the two
+    sets are paired; languages are resampled with replacement (paired
+    bootstrap, ``n_boot`` draws) and the percentile interval of the pooled
+    RMSE difference is reported; ``p`` is a paired sign-flip permutation test
+    over languages of the per-language MSE differences.
+
+    Parameters
+    ----------
+    groups : mapping name -> features, optional
+        Default :func:`default_set_groups` (plus the intercept-only ``null``).
+    pairs : list of (a, b), optional
+        Which differences ``a - b``; default every pair of sets, in order.
+
+    Returns
+    -------
+    DataFrame
+        ``set_a, set_b, cv_rmse_a, cv_rmse_b, diff_rmse, ci_low, ci_high,
+        p, n_langs, n_boot, method`` (negative ``diff_rmse``: ``set_a``
+        predicts unseen languages better).
+    """
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}.")
+    if groups is None:
+        if features is None:
+            raise ConfigError("compare_lolo needs `groups` or `features`.")
+        groups = default_set_groups(features)
+    sets = {"null": [], **{k: list(v) for k, v in groups.items() if len(v) > 0}}
+    union = sorted({f for v in sets.values() for f in v})
+    d = _check(df, union, response).reset_index(drop=True)
+    folds = lolo_folds(d)
+    if len(folds) < 3:
+        raise DataError(f"LOLO comparison needs at least 3 languages; the table has {len(folds)}.")
+    langs = [f[0] for f in folds]
+    y = d[response].astype(float).to_numpy()
+    base = _design(d, [], pd.Series(dtype=float), pd.Series(dtype=float), _tasks_of(d)).to_numpy(float)
+    nn = np.array([len(te) for _, _, te in folds], float)
+    sse = {name: _fold_sse(y, base, d[feats].to_numpy(float), folds) for name, feats in sets.items()}
+    if pairs is None:
+        pairs = list(itertools.combinations(sets, 2))
+    unknown = sorted({x for pr in pairs for x in pr} - set(sets))
+    if unknown:
+        raise ConfigError(f"Unknown feature set(s) {unknown} in pairs; available: {sorted(sets)}.")
+    rng = np.random.default_rng(seed)
+    L = len(langs)
+    idx = rng.integers(0, L, size=(n_boot, L))
+    signs = rng.choice([-1.0, 1.0], size=(n_boot, L))
+    rows = []
+    for a, b in pairs:
+        ra = np.sqrt(sse[a].sum() / nn.sum())
+        rb = np.sqrt(sse[b].sum() / nn.sum())
+        boot = np.sqrt(sse[a][idx].sum(1) / nn[idx].sum(1)) - np.sqrt(sse[b][idx].sum(1) / nn[idx].sum(1))
+        lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+        dm = sse[a] / nn - sse[b] / nn
+        obs = dm.mean()
+        null = (signs * dm[None, :]).mean(1)
+        p = float((1 + np.sum(np.abs(null) >= abs(obs) * (1 - 1e-12))) / (1 + n_boot))
+        rows.append({"set_a": a, "set_b": b, "cv_rmse_a": float(ra), "cv_rmse_b": float(rb),
+                     "diff_rmse": float(ra - rb), "ci_low": float(lo), "ci_high": float(hi), "p": p,
+                     "n_langs": L, "n_boot": int(n_boot), "method": "lolo-language-bootstrap"})
+    return pd.DataFrame(rows)
