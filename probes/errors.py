@@ -15,6 +15,11 @@ exit code  class                       meaning
 5          :class:`StoreError`         a result store is corrupt or mismatched
 6          :class:`LockError`          another process writes the same output
 7          :class:`ResourceError`      disk full, file-size limit, memory
+8          :class:`PathError`          a path cannot be used: permission denied,
+                                       read-only file system, a file where a
+                                       directory is needed, a symlink loop
+9          :class:`EmptyResultError`   the command produced none of the results
+                                       it was asked for (e.g. every cell failed)
 130        KeyboardInterrupt           interrupted (partial work is resumable)
 =========  ==========================  =======================================
 """
@@ -32,8 +37,36 @@ __all__ = [
     "StoreError",
     "LockError",
     "ResourceError",
+    "PathError",
+    "EmptyResultError",
+    "short_repr",
     "suggest",
 ]
+
+#: The longest quoted value in an error message (a config value can be megabytes).
+REPR_LIMIT = 120
+
+
+def short_repr(value: object, limit: int = REPR_LIMIT) -> str:
+    """``repr(value)`` cut to ``limit`` characters, saying how long it was.
+
+    Every error message that quotes a user's value uses this, so that a huge
+    value (an expanded YAML alias, a long line) cannot make a huge message.
+
+    Examples
+    --------
+    >>> short_repr("abc")
+    "'abc'"
+    >>> short_repr("x" * 1000, limit=20)
+    "'xxxxxxxxxxxxxxxxx... (1002 characters)"
+    """
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a repr that fails must not hide the real error
+        text = f"<{type(value).__name__}>"
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 2, 1)] + f"... ({len(text)} characters)"
 
 
 class SuiteError(Exception):
@@ -96,6 +129,18 @@ class ResourceError(SuiteError, OSError):
     exit_code = 7
 
 
+class PathError(SuiteError, OSError):
+    """A path cannot be used: permission, read-only file system, wrong file type, symlink loop."""
+
+    exit_code = 8
+
+
+class EmptyResultError(SuiteError, RuntimeError):
+    """A command produced none of the results it was asked for (every cell failed, no table)."""
+
+    exit_code = 9
+
+
 def suggest(value: str, choices: Iterable[str], n: int = 3) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest choices, or ``""``.
 
@@ -113,7 +158,10 @@ def suggest(value: str, choices: Iterable[str], n: int = 3) -> str:
     >>> suggest("upso", ["upos", "deprel"])
     " Did you mean 'upos'?"
     """
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=n, cutoff=0.5)
+    value = str(value)
+    if len(value) > REPR_LIMIT:  # no sensible suggestion for a huge value; difflib is quadratic
+        return ""
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=n, cutoff=0.5)
     if not close:
         return ""
     return " Did you mean " + " or ".join(repr(c) for c in close) + "?"

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError
+from probes.config import Interval, Options, check_params
+from probes.errors import ConfigError, DataError, short_repr
 from probes.registry import Registry
 
 __all__ = ["HEADS", "Head", "SoftmaxHead", "RidgeHead", "make_head"]
@@ -56,19 +57,27 @@ class Head:
     """
 
     supports_mix = False
+    #: Declared ranges of the parameters (:func:`probes.config.check_params`).
+    _parameter_constraints: dict[str, list[Any]] = {}
 
     def __init__(self, n_classes: int, *, seed: int = 0, **params: Any):
         if n_classes < 2:
             raise ConfigError(f"A classifier head needs at least 2 classes, got {n_classes}.")
         self.n_classes = int(n_classes)
         self.seed = int(seed)
-        unknown = set(params) - set(self.defaults())
+        self.check_params(params)
+        self.params = {**self.defaults(), **params}
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Reject unknown parameters and values outside their declared range (before any cell runs)."""
+        unknown = set(params) - set(cls.defaults())
         if unknown:
             raise ConfigError(
-                f"Unknown parameter(s) {sorted(unknown)} for head {type(self).__name__}; "
-                f"valid: {sorted(self.defaults())}."
+                f"Unknown parameter(s) {short_repr(sorted(map(str, unknown)))} for head {cls.__name__}; "
+                f"valid: {sorted(cls.defaults())}."
             )
-        self.params = {**self.defaults(), **params}
+        check_params(params, cls._parameter_constraints, where=f"head {cls.__name__}")
         self.mean_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
 
@@ -118,6 +127,12 @@ class SoftmaxHead(Head):
     """
 
     supports_mix = True
+    _parameter_constraints = {
+        "steps": [Interval("int", 1, 10**7)], "warm_steps": [Interval("int", 0, 10**7)],
+        "lr": [Interval("real", 0, 10, closed="right", meaning="Adam learning rate")],
+        "l2": [Interval("real", 0, None, closed="left", meaning="weight penalty")],
+        "batch_size": [Interval("int", 1, None)],
+    }
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -237,6 +252,13 @@ class RidgeHead(Head):
     target_weight : float, default=1.0
         Weight of each new example relative to a source example in ``joint``.
     """
+
+    _parameter_constraints = {
+        "alpha": [Interval("real", 0, None, closed="left", meaning="ridge penalty; a negative one gives "
+                                                                    "meaningless accuracies")],
+        "warm": [Options(("joint", "prior"))],
+        "target_weight": [Interval("real", 0, None, closed="neither")],
+    }
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
