@@ -32,8 +32,8 @@ import pandas as pd
 
 from analysis.study import STAGES
 from probes.cli import SuiteArgumentParser, run_main
-from probes.errors import DataError
-from probes.io import atomic_write_text
+from probes.errors import DataError, short_repr
+from probes.io import atomic_write_text, markdown_rows, refuse_poorer_replacement
 
 __all__ = ["BUDGET_SECONDS", "REFERENCE_ZERO_SHOT", "main", "md_table", "write_results"]
 
@@ -1056,7 +1056,8 @@ def _gaps(doc: _Doc, run: Path, model: str, control: str | None, tr: pd.DataFram
 
 
 def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, model: str,
-                  control_model: str | None = None, title: str | None = None, note: str | None = None) -> Path:
+                  control_model: str | None = None, title: str | None = None, note: str | None = None,
+                  force: bool = False) -> Path:
     """Generate the results Markdown for a study run directory.
 
     Parameters
@@ -1074,6 +1075,8 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
         Label of the random-initialised control, shown next to the model where its rows exist.
     title, note : str, optional
         Title, and a status paragraph shown under it.
+    force : bool, default=False
+        Replace ``out`` even if it holds more result rows than the new version.
 
     Returns
     -------
@@ -1088,6 +1091,7 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
     run, out, fig_dir = Path(run), Path(out), Path(fig_dir)
     if not run.is_dir():
         raise DataError("Run directory does not exist; run python -m analysis.study first (or fix --run).", path=run)
+    _check_run_has_model(run, model)
     control = control_model or None
     doc = _Doc(fig_dir, out)
     facts: dict[str, Any] = {}
@@ -1110,8 +1114,34 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
     ov = _attribution_section(doc, run)
     _agreement(doc, model, fsets, laws, tr, facts)
     _gaps(doc, run, model, control, tr, ov)
-    atomic_write_text(out, "".join(doc.parts))
+    text = "".join(doc.parts)
+    refuse_poorer_replacement(out, markdown_rows(text), force=force)
+    atomic_write_text(out, text)
     return out
+
+
+def _check_run_has_model(run: Path, model: str) -> None:
+    """A run without any table, or without a row of ``model``, gives nothing to report: an error, not a skeleton."""
+    tables = sorted(run.rglob("*.parquet"))
+    if not tables:
+        raise DataError("Run directory holds no result table (*.parquet); nothing to report. Run python -m "
+                        "analysis.study first (or fix --run).", path=run)
+    seen: set[str] = set()
+    for t in tables:
+        try:
+            import pyarrow.parquet as pq
+
+            if "model" not in pq.read_schema(t).names:
+                continue
+            models = set(pd.read_parquet(t, columns=["model"])["model"].astype(str).unique())
+        except Exception:  # noqa: BLE001 - unreadable tables are reported by the section that reads them
+            continue
+        if model in models:
+            return
+        seen |= models
+    if seen:
+        raise DataError(f"No table of the run has rows of model {model!r}; it has {short_repr(sorted(seen))}. "
+                        "Pass one of those to --model.", path=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1123,10 +1153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--control-model", default="", help="random-initialised control label")
     p.add_argument("--title", help="title")
     p.add_argument("--note", help="a status paragraph shown under the title (e.g. that this is a pilot)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds more results")
     p.add_argument("--debug", action="store_true")
     a = p.parse_args(argv)
     path = write_results(a.run, a.out, a.figures, model=a.model, control_model=a.control_model or None,
-                         title=a.title, note=a.note)
+                         title=a.title, note=a.note, force=a.force)
     print(f"wrote {path}")
     return 0
 

@@ -12,6 +12,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -196,6 +197,11 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+#: Names of the suite's own temporary files: ``.<name>.<mkstemp suffix>.tmp`` (atomic writer) and
+#: ``.<name>.tmp-<pid>`` (shard and checkpoint directories). Nothing else is ever removed as stale.
+_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{4,16}\.tmp|\..+\.tmp-[0-9]+")
+
+
 def remove_stale_temps(root: str | Path, subdirs: Iterable[str] = (), *, top: bool = True) -> list[Path]:
     """Delete the temporary files and directories a killed writer left behind.
 
@@ -233,9 +239,9 @@ def remove_stale_temps(root: str | Path, subdirs: Iterable[str] = (), *, top: bo
     for sub in subdirs:
         base = root / sub
         if base.is_dir():
-            found.extend(base.rglob(".*.tmp*"))
+            found.extend(p for p in base.rglob(".*.tmp*") if _TEMP_NAME.fullmatch(p.name))
     if top and root.is_dir():
-        found.extend(p for p in root.glob(".*.tmp") if not p.is_dir())
+        found.extend(p for p in root.glob(".*.tmp") if not p.is_dir() and _TEMP_NAME.fullmatch(p.name))
     removed = []
     for p in sorted(set(found), key=lambda q: len(q.parts), reverse=True):
         if p.is_dir() and not p.is_symlink():

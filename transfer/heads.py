@@ -67,6 +67,8 @@ class Head:
         self.seed = int(seed)
         self.check_params(params)
         self.params = {**self.defaults(), **params}
+        self.mean_: np.ndarray | None = None
+        self.scale_: np.ndarray | None = None
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> None:
@@ -78,8 +80,6 @@ class Head:
                 f"valid: {sorted(cls.defaults())}."
             )
         check_params(params, cls._parameter_constraints, where=f"head {cls.__name__}")
-        self.mean_: np.ndarray | None = None
-        self.scale_: np.ndarray | None = None
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:

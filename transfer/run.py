@@ -339,6 +339,7 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
                                columns=["task", "src", "tgt", "k", "seed", "hash", "error"])
         if len(fail_df):
             write_table(fail_df, out / "failures")
+        if len(fail_df) and len(df):  # (all failed: one error line below says it)
             log(f"[transfer] {len(fail_df)} cell(s) failed; see {out / 'failures.csv'} (rerun to retry them). "
                 f"First error: {fail_df['error'].iloc[0]}")
         if cfg.figures and len(df):
