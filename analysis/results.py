@@ -1091,7 +1091,6 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
     run, out, fig_dir = Path(run), Path(out), Path(fig_dir)
     if not run.is_dir():
         raise DataError("Run directory does not exist; run python -m analysis.study first (or fix --run).", path=run)
-    _check_run_has_model(run, model)
     control = control_model or None
     doc = _Doc(fig_dir, out)
     facts: dict[str, Any] = {}
@@ -1156,6 +1155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="replace --out even if it holds more results")
     p.add_argument("--debug", action="store_true")
     a = p.parse_args(argv)
+    if Path(a.run).is_dir():
+        _check_run_has_model(Path(a.run), a.model)  # the command refuses to report on nothing
     path = write_results(a.run, a.out, a.figures, model=a.model, control_model=a.control_model or None,
                          title=a.title, note=a.note, force=a.force)
     print(f"wrote {path}")

@@ -239,6 +239,8 @@ class Options:
         return any(v == x and type(v) is type(x) for x in self.values)
 
     def describe(self) -> str:
+        if len(self.values) == 2:
+            return f"{self.values[0]!r} or {self.values[1]!r}"
         return "one of " + ", ".join(repr(x) for x in self.values)
 
 

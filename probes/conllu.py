@@ -206,7 +206,7 @@ def conllu_language(path: str | Path, explicit: str | None = None) -> str:
     if code is None:
         raise ConfigError(
             f"Cannot tell the language of {str(p)!r}: no '# lang = xx' comment, no UD_<Language>-<Treebank> folder, "
-            "and its name is not '<code>.conllu' or '<code>_<treebank>-ud-<split>.conllu'. Pass lang=[...] with one "
+            "and its name is not '<code>.conllu' or '<code>_<treebank>-ud-<split>.conllu'; pass lang=[...] with one "
             "code per path."
         )
     return code

@@ -199,7 +199,7 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 #: Names of the suite's own temporary files: ``.<name>.<mkstemp suffix>.tmp`` (atomic writer) and
 #: ``.<name>.tmp-<pid>`` (shard and checkpoint directories). Nothing else is ever removed as stale.
-_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{4,16}\.tmp|\..+\.tmp-[0-9]+")
+_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{1,16}\.tmp|\..+\.tmp-[0-9]+")
 
 
 def remove_stale_temps(root: str | Path, subdirs: Iterable[str] = (), *, top: bool = True) -> list[Path]:

@@ -440,8 +440,9 @@ def canonical_codes(codes: str | Iterable[str], *, param: str = "langs") -> list
     out = [canonical_code(t, param=param) for t in items if t != ""]
     dup = sorted({c for c in out if out.count(c) > 1})
     if dup:
-        raise ConfigError(f"The {param!r} parameter lists a language twice ({', '.join(dup)}; spellings such as "
-                          f"'en' and 'eng' name one language): {short_repr(list(items))}. Give each language once.")
+        raise ConfigError(f"The {param!r} parameter lists a language more than once ({', '.join(dup)} named twice; "
+                          f"spellings such as 'en' and 'eng' name one language): {short_repr(list(items))}. Give each "
+                          "language once.")
     return out
 
 

@@ -157,7 +157,7 @@ class TransferConfig:
 
     #: Declared ranges (:func:`probes.config.check_params`); list parameters are checked element-wise.
     _parameter_constraints = {
-        "shots": [Interval("int", 0, 10**7, meaning="target examples per few-shot cell")],
+        "shots": [Interval("int", 0, 10**7, meaning="non-negative number of target examples per few-shot cell")],
         "seeds": [Interval("int", 0, 2**32 - 1)],
         "train_cap": [Interval("int", 1, None), None],
         "test_cap": [Interval("int", 1, None), None],
