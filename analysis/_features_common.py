@@ -146,15 +146,15 @@ def lang_codes(code: str) -> LangCodes:
 
 
 def check_langs(langs: Iterable[str], *, minimum: int = 1) -> list[str]:
-    """Validate a language list: strings, no duplicates, at least ``minimum``."""
+    """Validate a language list and return the suite's codes (:func:`probes.languages.canonical_codes`:
+    ``eng``/``EN`` -> ``en``, so features join with every other table); no duplicates, at least ``minimum``."""
+    from probes.languages import canonical_codes
+
     if isinstance(langs, str):
         langs = [s for s in langs.replace(",", " ").split() if s]
-    out = list(langs)
+    out = canonical_codes(list(langs), param="langs")
     for c in out:
         lang_codes(c)
-    dup = sorted({c for c in out if out.count(c) > 1})
-    if dup:
-        raise ConfigError(f"Parameter `langs` lists {dup} more than once; give each language once.")
     if len(out) < minimum:
         raise ConfigError(f"Parameter `langs` needs at least {minimum} language(s), got {out}.")
     return out

@@ -41,8 +41,8 @@ from analysis.summary import (
     zero_shot_levels,
 )
 from probes.cli import SuiteArgumentParser, run_main
-from probes.errors import DataError
-from probes.io import atomic_save, atomic_write_text
+from probes.errors import DataError, short_repr
+from probes.io import atomic_save, atomic_write_text, markdown_rows, refuse_poorer_replacement
 
 __all__ = ["BUDGET_SECONDS", "REFERENCE_ZERO_SHOT", "TRACE_TABLES", "main", "md_table", "write_results"]
 
@@ -1226,7 +1226,7 @@ def _summary(run: Path, model: str, control: str | None, md_path: Path) -> str:
 
 def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, model: str,
                   control_model: str | None = None, title: str | None = None, note: str | None = None,
-                  tables_dir: str | Path | None = None) -> Path:
+                  tables_dir: str | Path | None = None, force: bool = False) -> Path:
     """Generate the results Markdown for a study run directory.
 
     The file opens with the answers to the five questions and their caveats
@@ -1252,6 +1252,8 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
         Title, and a status paragraph shown under it.
     tables_dir : path, optional
         Where the compact tables go (default ``<fig_dir>/tables``).
+    force : bool, default=False
+        Replace ``out`` even if it holds more result rows than the new version.
 
     Returns
     -------
@@ -1299,8 +1301,34 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
             "published reference points of section 10, which are quoted with their source. The full HTML report "
             f"with all tables and configurations is `{run / 'report.html'}`._")
     doc.parts.insert(summary_at, _summary(run, model, control, out).rstrip() + "\n\n")
-    atomic_write_text(out, "".join(doc.parts))
+    text = "".join(doc.parts)
+    refuse_poorer_replacement(out, markdown_rows(text), force=force)
+    atomic_write_text(out, text)
     return out
+
+
+def _check_run_has_model(run: Path, model: str) -> None:
+    """A run without any table, or without a row of ``model``, gives nothing to report: an error, not a skeleton."""
+    tables = sorted(run.rglob("*.parquet"))
+    if not tables:
+        raise DataError("Run directory holds no result table (*.parquet); nothing to report. Run python -m "
+                        "analysis.study first (or fix --run).", path=run)
+    seen: set[str] = set()
+    for t in tables:
+        try:
+            import pyarrow.parquet as pq
+
+            if "model" not in pq.read_schema(t).names:
+                continue
+            models = set(pd.read_parquet(t, columns=["model"])["model"].astype(str).unique())
+        except Exception:  # noqa: BLE001 - unreadable tables are reported by the section that reads them
+            continue
+        if model in models:
+            return
+        seen |= models
+    if seen:
+        raise DataError(f"No table of the run has rows of model {model!r}; it has {short_repr(sorted(seen))}. "
+                        "Pass one of those to --model.", path=run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1313,10 +1341,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--title", help="title")
     p.add_argument("--note", help="a status paragraph shown under the title (e.g. that this is a pilot)")
     p.add_argument("--tables", help="directory of the committed compact tables (default FIGURES/tables)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds more results")
     p.add_argument("--debug", action="store_true")
     a = p.parse_args(argv)
+    if Path(a.run).is_dir():
+        _check_run_has_model(Path(a.run), a.model)  # the command refuses to report on nothing
     path = write_results(a.run, a.out, a.figures, model=a.model, control_model=a.control_model or None,
-                         title=a.title, note=a.note, tables_dir=a.tables)
+                         title=a.title, note=a.note, tables_dir=a.tables, force=a.force)
     print(f"wrote {path}")
     return 0
 

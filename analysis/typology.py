@@ -461,7 +461,7 @@ class TypologyConfig:
         """Check the values once; raise :class:`ConfigError` naming the key."""
         if not self.langs:
             raise ConfigError("Config key 'langs' is empty; give at least two languages, e.g. --langs en,de.")
-        check_langs(self.langs, minimum=2)
+        self.langs = check_langs(self.langs, minimum=2)
         if not self.out:
             raise ConfigError("Config key 'out' is empty; give the output directory, e.g. --out runs/typology.")
         if self.concepticon not in ("207", "110"):

@@ -65,6 +65,7 @@ __all__ = [
     "TextRebuiltWarning",
     "format_conllu",
     "lang_from_filename",
+    "conllu_language",
     "parse_conllu",
     "read_conllu",
     "validate_conllu",
@@ -144,6 +145,71 @@ def lang_from_filename(path: str | Path) -> str | None:
     if m is None:
         return None
     return _normalise_lang(m.group(1))
+
+
+_META_LANG = re.compile(r"^#\s*(?:lang|language)\s*=\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+_UD_FOLDER = re.compile(r"^UD_([A-Za-z_]+)-[A-Za-z0-9]+$")
+
+
+def conllu_language(path: str | Path, explicit: str | None = None) -> str:
+    """The language of a CoNLL-U file, in the suite's code (:func:`probes.languages.canonical_code`).
+
+    In order: ``explicit`` (the user's argument); a ``# lang = xx`` (or
+    ``# language = xx``) comment in the file's first 64 KiB; the UD treebank
+    folder the file sits in (``UD_French-PUD``); only then the file name,
+    when it is unambiguous (``fr.conllu``, ``fr_pud-ud-test.conllu``; not
+    ``my_en.conllu``, which starts with Burmese's code but names English too).
+
+    Raises
+    ------
+    ConfigError
+        If nothing tells the language, or the name is ambiguous: the message
+        asks for the explicit language.
+
+    Examples
+    --------
+    >>> conllu_language("UD_French-PUD/whatever.conllu")
+    'fr'
+    >>> conllu_language("x.conllu", "ENG")
+    'en'
+    """
+    from probes.languages import canonical_code, find_language
+
+    p = Path(path)
+    if explicit:
+        return canonical_code(explicit, param="lang")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(1 << 16).decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    m = _META_LANG.search(head)
+    if m:
+        return canonical_code(m.group(1), param=f"# lang comment of {p.name}")
+    folder = _UD_FOLDER.match(p.parent.name)
+    if folder:
+        lang = find_language(folder.group(1).replace("_", " "))
+        if lang is not None:
+            return lang.iso1
+    stem = p.name.removesuffix(".conllu")
+    code = lang_from_filename(p)
+    parts = re.split(r"[_\-.]", stem)
+    others = [t for t in parts[1:] if 2 <= len(t) <= 3 and t.isalpha() and find_language(t) is not None
+              and t not in ("ud",)]
+    if code is not None and others and not re.fullmatch(r"[a-z]{2,3}_[A-Za-z0-9]+-ud-[a-z]+", stem):
+        first = find_language(parts[0])
+        raise ConfigError(
+            f"Cannot tell the language of {str(p)!r}: its name starts with {parts[0]!r}"
+            f"{f' ({first.name})' if first else ''} but also names {others[0]!r} ({find_language(others[0]).name}). "
+            "Pass the language explicitly (lang=[...], one code per path), or add a '# lang = xx' comment."
+        )
+    if code is None:
+        raise ConfigError(
+            f"Cannot tell the language of {str(p)!r}: no '# lang = xx' comment, no UD_<Language>-<Treebank> folder, "
+            "and its name is not '<code>.conllu' or '<code>_<treebank>-ud-<split>.conllu'; pass lang=[...] with one "
+            "code per path."
+        )
+    return code
 
 
 def _normalise_lang(code: str) -> str:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from probes.conllu import lang_from_filename, read_conllu
+from probes.conllu import conllu_language, lang_from_filename, read_conllu
 from probes.paths import default_data_dir
 from probes.errors import ConfigError, DataError, SuiteError, suggest
 from probes.io import sha256_file
@@ -769,12 +769,7 @@ class ConlluCorpus(Corpus):
         for p, code in zip(plist, langs):
             if not p.is_file():
                 raise DataError("no such CoNLL-U file (option 'paths'); check the path.", p)
-            code = code or lang_from_filename(p)
-            if code is None:
-                raise ConfigError(
-                    f"Cannot tell the language of {str(p)!r} from its name (expected '<code>.conllu' or "
-                    "'<code>_<treebank>-ud-<split>.conllu'); pass lang=[...] with one code per path."
-                )
+            code = conllu_language(p, code)
             self._by_lang.setdefault(code, []).append(p)
 
     def options(self) -> dict[str, Any]:

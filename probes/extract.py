@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from probes.config import config_to_dict, load_config, split_list
-from probes.errors import ConfigError, DataError, StoreError
+from probes.errors import ConfigError, DataError, StoreError, short_repr
 from probes.io import (
     DirLock,
     atomic_save,
@@ -260,6 +260,96 @@ def _safe_group(g: str) -> str:
     return g
 
 
+def _shard_meta(sdir: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads((sdir / "meta.json").read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return meta if isinstance(meta, dict) and isinstance(meta.get("sha256"), dict) else None
+
+
+def _shard_ok(sdir: Path, layers: list[int]) -> bool:
+    """True if every array of a finished shard matches the checksum written with it.
+
+    A damaged shard (a flipped byte after a crash, a truncated file, a shard of
+    an older format without checksums) is deleted so that it is recomputed;
+    it never reaches the final store.
+    """
+    meta = _shard_meta(sdir)
+    names = [f"{kind}.L{l}.npy" for l in layers for kind in ("words", "sentences")]
+    ok = meta is not None and all(
+        (sdir / n).is_file() and meta["sha256"].get(n) == sha256_file(sdir / n) for n in names)
+    if not ok:
+        print(f"warning: shard {str(sdir)!r} of the unfinished extraction is damaged or unverifiable; "
+              "recomputing it", file=sys.stderr)
+        shutil.rmtree(sdir, ignore_errors=True)
+    return ok
+
+
+def _load_shard_array(sdir: Path, name: str) -> np.ndarray:
+    """A shard array, checked against the checksum written with it (read once more just before assembly)."""
+    meta = _shard_meta(sdir)
+    p = sdir / name
+    if meta is None or not p.is_file() or meta["sha256"].get(name) != sha256_file(p):
+        raise StoreError(f"Shard file {str(p)!r} changed after it was verified (checksum mismatch); rerun the same "
+                         "command: damaged shards are recomputed.")
+    try:
+        return np.load(p, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise StoreError(f"Shard file {str(p)!r} cannot be read ({exc}); rerun the same command.") from None
+
+
+def _remove_own_store(out: Path) -> None:
+    """``--overwrite``: delete what an extraction provably wrote in ``out``, and nothing else.
+
+    Proof of ownership is the store's own ``manifest.json`` (a JSON object of
+    this store format): only the files its checksums list are deleted. An
+    unfinished run's ``.work`` is deleted only if it holds the ``plan.json``
+    an extraction writes first. Anything else under ``arrays/`` or ``index/``
+    (a user's files) makes ``--overwrite`` refuse, naming it.
+    """
+    from probes.io import remove_owned
+
+    mf = out / MANIFEST
+    listed: list[str] = []
+    if mf.exists():
+        try:
+            manifest = json.loads(mf.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            manifest = None
+        if not (isinstance(manifest, dict) and manifest.get("format") == STORE_FORMAT
+                and isinstance(manifest.get("checksums"), dict)):
+            raise StoreError(f"--overwrite: {str(mf)!r} is not a manifest this suite wrote; refusing to delete "
+                             f"anything in {str(out)!r}. Choose another --out, or remove the directory by hand.")
+        listed = [str(k) for k in manifest["checksums"]]
+    work = out / ".work"
+    own_work = (work / "plan.json").is_file()
+    if work.exists() and not own_work and any(work.iterdir()):
+        raise StoreError(f"--overwrite: {str(work)!r} has no plan.json, so it was not written by an extraction; "
+                         "refusing to delete it. Move it away or choose another --out.")
+    listed_set = set(listed)
+    if own_work:  # groups assembled by the unfinished run (their arrays exist before the manifest does)
+        for g in sorted(d.name for d in work.iterdir() if d.is_dir()):
+            listed_set |= {str(p.relative_to(out)) for p in (out / "arrays" / g).glob("*.L*.npy")}
+            listed_set |= {f"index/{g}.words.parquet", f"index/{g}.sentences.parquet"}
+    foreign = [str(p.relative_to(out)) for sub in ("arrays", "index") if (out / sub).exists()
+               for p in sorted((out / sub).rglob("*"))
+               if (p.is_file() or p.is_symlink()) and str(p.relative_to(out)) not in listed_set]
+    listed = sorted(q for q in listed_set if (out / q).exists() or q in listed)
+    if foreign:
+        raise StoreError(
+            f"--overwrite: {str(out)!r} holds files the store's manifest does not list ({short_repr(foreign[:3])}"
+            f"{f' and {len(foreign) - 3} more' if len(foreign) > 3 else ''}), so it is not (only) an activation "
+            "store; refusing to delete anything. Choose another --out, or move those files away.")
+    remove_owned(out, listed, what=str(mf))
+    if own_work:
+        shutil.rmtree(work, ignore_errors=True)
+    try:
+        mf.unlink()
+    except FileNotFoundError:
+        pass
+
+
 class _Run:
     """One extraction into one directory (shards, assembly, manifest)."""
 
@@ -293,7 +383,13 @@ class _Run:
         plan_key = _fingerprint({"cfg": {k: v for k, v in self.cfg.items() if k in _PLAN_KEYS},
                                  "corpus": self.corpus_info.get("hash")})
         if (out / MANIFEST).is_file() and not overwrite:
-            mf = json.loads((out / MANIFEST).read_text())
+            from probes.store import check_manifest
+
+            try:
+                mf = check_manifest(json.loads((out / MANIFEST).read_text(encoding="utf-8")), out / MANIFEST)
+            except (ValueError, UnicodeDecodeError):
+                raise StoreError(f"{str(out / MANIFEST)!r} is not valid JSON: the store is corrupt. Pass "
+                                 "--overwrite to re-extract it, or choose another --out.") from None
             same = (mf.get("corpus", {}).get("hash") == self.corpus_info.get("hash")
                     and all(mf.get("config", {}).get(k) == self.cfg.get(k) for k in _PLAN_KEYS if k != "corpus"))
             if mf.get("plan") == plan_key or same:
@@ -307,22 +403,33 @@ class _Run:
         with DirLock(out):
             remove_stale_temps(out, ("arrays", "index", ".work"))  # a killed run's leftovers
             if overwrite:
-                for sub in ("arrays", "index", ".work"):
-                    shutil.rmtree(out / sub, ignore_errors=True)
-                try:
-                    (out / MANIFEST).unlink()
-                except FileNotFoundError:
-                    pass
+                _remove_own_store(out)
             plan_file = work / "plan.json"
             if plan_file.is_file():
-                old = json.loads(plan_file.read_text()).get("plan")
-                if old != plan_key:
+                try:
+                    old_plan = json.loads(plan_file.read_text())
+                except (OSError, ValueError, UnicodeDecodeError):
+                    old_plan = None
+                if not isinstance(old_plan, dict):
+                    raise StoreError(f"{str(plan_file)!r} (the plan of an unfinished extraction) is damaged. Pass "
+                                     "--overwrite to start over.")
+                if old_plan.get("plan") != plan_key:
                     raise StoreError(
                         f"{str(out)!r} holds an unfinished extraction with a different configuration or corpus. "
                         "Rerun with the original options to resume it, or pass --overwrite to start over."
                     )
+                old_size = old_plan.get("shard_size", self.shard_size)
+                if old_size != self.shard_size:
+                    raise StoreError(
+                        f"{str(out)!r} holds an unfinished extraction with --shard-size {old_size}, this command "
+                        f"asks for {self.shard_size}: finished shards cannot be reused with another size. Rerun "
+                        f"with --shard-size {old_size} to resume, or pass --overwrite to start over."
+                    )
             else:
-                atomic_write_json(plan_file, {"plan": plan_key, "config": self.cfg})
+                if any(work.iterdir()) if work.is_dir() else False:
+                    raise StoreError(f"{str(work)!r} exists but has no plan.json: it was not written by an "
+                                     "extraction. Move it away or choose another --out.")
+                atomic_write_json(plan_file, {"plan": plan_key, "config": self.cfg, "shard_size": self.shard_size})
             return self._run_locked(groups, plan_key)
 
     def _run_locked(self, groups: dict[str, list[Sentence]], plan_key: str) -> ActivationStore:
@@ -356,7 +463,7 @@ class _Run:
                 for k in range(n_shards):
                     sdir = gdir / f"shard-{k:05d}"
                     lo, hi = k * self.shard_size, min(len(sents), (k + 1) * self.shard_size)
-                    if (sdir / "meta.json").is_file():
+                    if (sdir / "meta.json").is_file() and _shard_ok(sdir, layers):
                         continue
                     self._shard(encoder, toks[lo:hi], sents[lo:hi], layers, sdir)
                     ntok = sum(len(t.ids) for t in toks[lo:hi])
@@ -398,8 +505,9 @@ class _Run:
                         # numpy's tofile can lose a short write inside stdio's buffer: check the size
                         if os.fstat(fh.fileno()).st_size != fh.tell():
                             raise OSError(errno.EFBIG, "short write", str(tmp / f"{kind}.L{l}.npy"))
+            sums = {f.name: sha256_file(f) for f in sorted(tmp.glob("*.npy"))}
             with open(tmp / "meta.json", "w") as fh:
-                json.dump({"n_sentences": len(sents), "n_words": int(woff[-1])}, fh)
+                json.dump({"n_sentences": len(sents), "n_words": int(woff[-1]), "sha256": sums}, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
@@ -425,7 +533,7 @@ class _Run:
                     mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=sd, shape=(n, dim))
                     pos = 0
                     for k in range(n_shards):
-                        part = np.load(gdir / f"shard-{k:05d}" / f"{kind}.L{l}.npy", mmap_mode="r")
+                        part = _load_shard_array(gdir / f"shard-{k:05d}", f"{kind}.L{l}.npy")
                         mm[pos: pos + len(part)] = part
                         pos += len(part)
                     if pos != n:

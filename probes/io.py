@@ -12,6 +12,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from probes.errors import LockError, ResourceError
+from probes.errors import LockError, ResourceError, StoreError, short_repr
 
 __all__ = [
     "atomic_write",
@@ -32,6 +33,9 @@ __all__ = [
     "remove_stale_temps",
     "DirLock",
     "fsync_dir",
+    "file_mode",
+    "remove_owned",
+    "refuse_poorer_replacement",
 ]
 
 # Writing past RLIMIT_FSIZE raises SIGXFSZ, which kills the process by default;
@@ -73,6 +77,35 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)  # not thread-safe, hence only the fallback
+    os.umask(old)
+    return old
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file: ``0o666 & ~umask``."""
+    return 0o666 & ~_umask()
+
+
+def _mkstemp(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path`` with the mode the umask gives (mkstemp alone makes it 0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        os.fchmod(fd, file_mode())
+    except OSError:
+        pass
+    return fd, tmp
+
+
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[BinaryIO]:
     """Open a temporary file that replaces ``path`` only if the block succeeds.
@@ -85,7 +118,7 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[BinaryIO]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    fd, tmp = _mkstemp(path)
     ok = False
     try:
         with os.fdopen(fd, mode) as fh:
@@ -130,7 +163,7 @@ def atomic_save(path: str | Path, writer: Callable[[str], None]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    fd, tmp = _mkstemp(path)
     os.close(fd)
     ok = False
     try:
@@ -162,6 +195,11 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
                 break
             h.update(b)
     return h.hexdigest()
+
+
+#: Names of the suite's own temporary files: ``.<name>.<mkstemp suffix>.tmp`` (atomic writer) and
+#: ``.<name>.tmp-<pid>`` (shard and checkpoint directories). Nothing else is ever removed as stale.
+_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{1,16}\.tmp|\..+\.tmp-[0-9]+")
 
 
 def remove_stale_temps(root: str | Path, subdirs: Iterable[str] = (), *, top: bool = True) -> list[Path]:
@@ -201,9 +239,9 @@ def remove_stale_temps(root: str | Path, subdirs: Iterable[str] = (), *, top: bo
     for sub in subdirs:
         base = root / sub
         if base.is_dir():
-            found.extend(base.rglob(".*.tmp*"))
+            found.extend(p for p in base.rglob(".*.tmp*") if _TEMP_NAME.fullmatch(p.name))
     if top and root.is_dir():
-        found.extend(p for p in root.glob(".*.tmp") if not p.is_dir())
+        found.extend(p for p in root.glob(".*.tmp") if not p.is_dir() and _TEMP_NAME.fullmatch(p.name))
     removed = []
     for p in sorted(set(found), key=lambda q: len(q.parts), reverse=True):
         if p.is_dir() and not p.is_symlink():
@@ -217,14 +255,30 @@ def remove_stale_temps(root: str | Path, subdirs: Iterable[str] = (), *, top: bo
     return removed
 
 
+def _pid_max() -> int:
+    try:
+        return int(Path("/proc/sys/kernel/pid_max").read_text())
+    except (OSError, ValueError):
+        return 1 << 22
+
+
 def _pid_alive(pid: int) -> bool:
+    if not 0 < pid <= _pid_max():
+        return False  # no process can have this id
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    except (OverflowError, ValueError, OSError):
+        return False
     return True
+
+
+#: A lock file that holds no owner (garbage, empty) is taken over once it is this old (s): a live
+#: writer fills it within microseconds of creating it.
+GARBAGE_LOCK_AGE = 5.0
 
 
 class DirLock:
@@ -232,7 +286,9 @@ class DirLock:
 
     A second process that tries to write the same directory gets a
     :class:`~probes.errors.LockError` naming the owner. A lock left by a
-    process that died (SIGKILL) is detected by its pid and taken over.
+    process that died (SIGKILL) is detected by its pid and taken over; so is a
+    lock file holding garbage (older than :data:`GARBAGE_LOCK_AGE` seconds) or
+    a pid no process can have.
 
     Examples
     --------
@@ -246,6 +302,31 @@ class DirLock:
         self.path = self.directory / ".lock"
         self._held = False
 
+    def _owner(self) -> tuple[dict[str, Any] | None, bool]:
+        """(owner record or None, whether the lock is stale and may be taken over)."""
+        import time
+
+        if self.path.is_dir() or self.path.is_symlink():
+            raise LockError(f"The lock file {str(self.path)!r} is not a regular file; remove it and rerun.")
+        try:
+            raw = self.path.read_bytes()[:4096]
+            age = time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:
+            return None, True
+        except OSError as exc:
+            raise LockError(f"Cannot read the lock file {str(self.path)!r} ({exc.strerror}); "
+                            "fix its permissions or delete it if no process writes there.") from None
+        try:
+            owner = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            owner = None
+        pid = owner.get("pid") if isinstance(owner, dict) else None
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            return None, age >= GARBAGE_LOCK_AGE
+        host = owner.get("host")
+        same_host = host in (None, socket.gethostname())
+        return owner, same_host and not _pid_alive(pid)
+
     def acquire(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         me = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -253,22 +334,23 @@ class DirLock:
             try:
                 fd = os.open(str(self.path), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                try:
-                    owner = json.loads(self.path.read_text() or "{}")
-                except (OSError, ValueError):
-                    owner = {}
-                pid = int(owner.get("pid", -1)) if str(owner.get("pid", "")).lstrip("-").isdigit() else -1
-                same_host = owner.get("host") in (None, me["host"])
-                if pid > 0 and same_host and not _pid_alive(pid):
+                owner, stale = self._owner()
+                if stale:
                     try:
                         self.path.unlink()
                     except FileNotFoundError:
                         pass
                     continue
+                if owner is None:
+                    raise LockError(
+                        f"Output directory {str(self.directory)!r} has a lock file {str(self.path)!r} that names "
+                        "no owner (being written, or garbage). Retry in a few seconds; if it stays, delete the "
+                        "lock file."
+                    ) from None
                 raise LockError(
-                    f"Output directory {str(self.directory)!r} is in use by process {owner.get('pid', '?')} "
-                    f"on {owner.get('host', '?')} (lock file {str(self.path)!r}). Wait for it to finish, "
-                    "or choose another output directory; if that process is gone, delete the lock file."
+                    f"Output directory {str(self.directory)!r} is in use by process {short_repr(owner.get('pid'))} "
+                    f"on {short_repr(owner.get('host', '?'))} (lock file {str(self.path)!r}). Wait for it to "
+                    "finish, or choose another output directory; if that process is gone, delete the lock file."
                 ) from None
             with os.fdopen(fd, "w") as fh:
                 json.dump(me, fh)
@@ -290,3 +372,122 @@ class DirLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def remove_owned(root: str | Path, files: Iterable[str], *, what: str) -> list[Path]:
+    """Delete ``files`` (paths relative to ``root``) that the suite wrote, and nothing else.
+
+    Callers prove ownership first (a manifest or marker file the suite wrote
+    lists ``files``); this function then refuses any listed path that leaves
+    ``root`` or is not a plain file, deletes the listed files, and removes the
+    directories that became empty (never ``root`` itself, never a directory
+    still holding something the suite did not list).
+
+    Parameters
+    ----------
+    root : path
+        The output directory.
+    files : iterable of str
+        Relative paths taken from the suite's own record.
+    what : str
+        What the record is (named in errors), e.g. ``"manifest.json"``.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+
+    Raises
+    ------
+    StoreError
+        If a listed path is absolute, escapes ``root`` or is not a regular file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); (d / "a").mkdir(); _ = (d / "a" / "x.npy").write_bytes(b"1")
+    >>> [p.name for p in remove_owned(d, ["a/x.npy"], what="manifest")], (d / "a").exists()
+    (['x.npy'], False)
+    """
+    root = Path(root)
+    base = root.resolve()
+    targets = []
+    for rel in files:
+        rel_s = str(rel)
+        p = root / rel_s
+        bad = Path(rel_s).is_absolute() or ".." in Path(rel_s).parts
+        if not bad:
+            try:
+                p.parent.resolve().relative_to(base)
+            except ValueError:
+                bad = True
+        if bad:
+            raise StoreError(f"{what} lists {short_repr(rel_s)}, which is outside {str(root)!r}; refusing to delete "
+                             "anything. The record was not written by this suite: delete by hand.")
+        if p.is_symlink() or (p.exists() and not p.is_file()):
+            raise StoreError(f"{what} lists {str(p)!r}, which is not a regular file the suite wrote; refusing to "
+                             "delete anything. Remove it by hand or choose another output directory.")
+        targets.append(p)
+    removed = []
+    for p in targets:
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(p)
+    for d in sorted({q.parent for q in targets}, key=lambda q: len(q.parts), reverse=True):
+        while d != root and base in d.resolve().parents:
+            try:
+                d.rmdir()  # only when empty
+            except OSError:
+                break
+            d = d.parent
+    return removed
+
+
+def refuse_poorer_replacement(path: str | Path, new_rows: int, *, force: bool, option: str = "--force",
+                              count: Callable[[str], int] | None = None) -> None:
+    """Refuse to replace ``path`` by content with fewer result rows unless ``force``.
+
+    A writer calls this before replacing an existing report: a run that found
+    nothing must not silently overwrite a file that holds results.
+
+    Parameters
+    ----------
+    path : path
+        The file about to be replaced.
+    new_rows : int
+        Result rows (e.g. Markdown table rows) of the new content.
+    force : bool
+        Replace anyway (the user's ``--force``).
+    count : callable, optional
+        ``count(old_text) -> rows``; default counts Markdown table rows.
+
+    Raises
+    ------
+    StoreError
+        If ``path`` holds more result rows than the new content.
+    """
+    path = Path(path)
+    if force or not path.is_file():
+        return
+    try:
+        old = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    old_rows = count(old) if count else markdown_rows(old)
+    if old_rows > new_rows:
+        raise StoreError(
+            f"Refusing to replace {str(path)!r} ({old_rows} result rows) with a version holding {new_rows}: "
+            f"the run gave less than the file already has. Check the run directory, or pass {option} to replace it."
+        )
+
+
+def markdown_rows(text: str) -> int:
+    """Number of Markdown table body rows in ``text`` (lines starting with ``|``, minus headers and rules)."""
+    rows = 0
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("|") and not set(s) <= set("|-: "):
+            rows += 1
+    return rows

@@ -28,12 +28,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from probes.errors import ConfigError, suggest
+from probes.errors import ConfigError, short_repr, suggest
 
 __all__ = [
     "LANGUAGES",
     "RESOURCES",
     "Language",
+    "canonical_code",
+    "canonical_codes",
     "code_for",
     "find_language",
     "from_code",
@@ -319,7 +321,7 @@ def get_language(code_or_name: str | Language) -> Language:
         choices = sorted(set(_INDEX) | {lg.name for lg in _ROWS})
         hint = suggest(_normalise(value), choices)
         raise ConfigError(
-            f"Unknown language {value!r}.{hint} Give an ISO 639-1 code (de), an ISO 639-3 code (deu) "
+            f"Unknown language {short_repr(value)}.{hint} Give an ISO 639-1 code (de), an ISO 639-3 code (deu) "
             f"or an English name (German); known ISO 639-1 codes: {', '.join(LANGUAGES)}."
         )
     return lang
@@ -387,6 +389,70 @@ def resolve_langs(spec: str | Iterable[str | Language], available: Iterable[str]
         if iso1 not in out:
             out.append(iso1)
     return out
+
+
+def canonical_code(code: str, *, param: str = "langs") -> str:
+    """The suite's code for a language code given in any accepted spelling (every CLI uses this).
+
+    ISO 639-1 where the language has one (``EN``, ``eng``, ``English`` -> ``en``);
+    an ISO 639-3 code of a language this table does not know is kept,
+    lower-cased (``Qya`` -> ``qya``), so data sets with more languages still work.
+
+    Parameters
+    ----------
+    code : str
+        A code or name, any case.
+    param : str, default="langs"
+        Parameter named in errors.
+
+    Raises
+    ------
+    ConfigError
+        If ``code`` is neither a known language nor a 2-3 letter code.
+
+    Examples
+    --------
+    >>> [canonical_code(c) for c in ("EN", "deu", "German", "Swh", "Qya")]
+    ['en', 'de', 'de', 'sw', 'qya']
+    """
+    if not isinstance(code, str):
+        raise ConfigError(f"Parameter {param!r}: a language code must be a string, got {short_repr(code)}.")
+    lang = find_language(code)
+    if lang is not None:
+        return lang.iso1
+    c = code.strip().lower()
+    if 2 <= len(c) <= 3 and c.isascii() and c.isalpha():
+        return c
+    raise ConfigError(f"Parameter {param!r}: {get_language_error(code)}")
+
+
+def canonical_codes(codes: str | Iterable[str], *, param: str = "langs") -> list[str]:
+    """:func:`canonical_code` of each of ``codes`` (comma-separated or a list); a language named twice
+    (in any spelling, e.g. ``en,eng``) is an error.
+
+    Examples
+    --------
+    >>> canonical_codes("EN, deu")
+    ['en', 'de']
+    """
+    items = [t.strip() for t in codes.split(",")] if isinstance(codes, str) else [
+        t.strip() if isinstance(t, str) else t for t in codes]
+    out = [canonical_code(t, param=param) for t in items if t != ""]
+    dup = sorted({c for c in out if out.count(c) > 1})
+    if dup:
+        raise ConfigError(f"The {param!r} parameter lists a language more than once ({', '.join(dup)} named twice; "
+                          f"spellings such as 'en' and 'eng' name one language): {short_repr(list(items))}. Give each "
+                          "language once.")
+    return out
+
+
+def get_language_error(code: object) -> str:
+    """The message of :func:`get_language` for an unknown ``code``."""
+    try:
+        get_language(str(code))
+    except ConfigError as exc:
+        return str(exc)
+    return f"unknown language {short_repr(code)}."
 
 
 def code_for(lang: str | Language, resource: str) -> str:

@@ -927,7 +927,7 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
     main_cfg = cfg
     for k, store in enumerate(stores):
         cfg = main_cfg if k == 0 or main_cfg.random_mdl else replace(main_cfg, mdl=False)
-        langs = list(cfg.langs) or store.languages
+        langs = store.resolve_groups(cfg.langs) if cfg.langs else store.languages
         for lang in langs:
             store.check(lang)
         layers = parse_layers(cfg.layers, max(store.layers)) if cfg.layers != "all" else store.layers

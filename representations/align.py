@@ -288,7 +288,7 @@ def align(cfg: AlignConfig, *, log: Any = None) -> tuple[pd.DataFrame, pd.DataFr
 
     say = log or (lambda msg: print(msg, file=sys.stderr))
     store = ActivationStore(cfg.activations)
-    languages = list(cfg.languages) or store.languages
+    languages = store.resolve_groups(cfg.languages, "languages") if cfg.languages else store.languages
     for lang in languages:
         store.check(lang)
     if len(languages) < 2:

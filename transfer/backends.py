@@ -99,7 +99,11 @@ def run_serial(batches: list[Batch], on_done: OnDone, *, workers: int = 1, ray_a
 
 
 def _init_worker() -> None:
+    import signal
+
     import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
 
     torch.set_num_threads(1)
 
@@ -117,9 +121,18 @@ def run_processes(batches: list[Batch], on_done: OnDone, *, workers: int = 2, ra
     if workers == 1 or len(batches) <= 1:
         run_serial(batches, on_done)
         return
+    import signal
+
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as ex:
-        pending = {ex.submit(run_batch, b): b for b in batches}
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    try:
+        # Ctrl-C is the parent's to handle: workers start with SIGINT ignored (inherited across exec),
+        # so an interrupt prints one line from the parent, not one traceback per worker.
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            pending = {ex.submit(run_batch, b): b for b in batches}  # spawns the workers
+        finally:
+            signal.signal(signal.SIGINT, old)
         while pending:
             finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -128,6 +141,13 @@ def run_processes(batches: list[Batch], on_done: OnDone, *, workers: int = 2, ra
                     on_done(b, fut.result(), None)
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its batch, not the grid
                     on_done(b, [], f"worker failed: {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        # finished cells are on disk already; stop the workers now instead of waiting for their batches
+        for proc in list(getattr(ex, "_processes", {}).values()):
+            proc.terminate()
+        ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
 
 
 @BACKENDS.register("ray")

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError
+from probes.config import Interval, Options, check_params
+from probes.errors import ConfigError, DataError, short_repr
 from probes.registry import Registry
 
 __all__ = ["HEADS", "Head", "SoftmaxHead", "MLPHead", "RidgeHead", "make_head"]
@@ -59,21 +60,29 @@ class Head:
     """
 
     supports_mix = False
+    #: Declared ranges of the parameters (:func:`probes.config.check_params`).
+    _parameter_constraints: dict[str, list[Any]] = {}
 
     def __init__(self, n_classes: int, *, seed: int = 0, **params: Any):
         if n_classes < 2:
             raise ConfigError(f"A classifier head needs at least 2 classes, got {n_classes}.")
         self.n_classes = int(n_classes)
         self.seed = int(seed)
-        unknown = set(params) - set(self.defaults())
-        if unknown:
-            raise ConfigError(
-                f"Unknown parameter(s) {sorted(unknown)} for head {type(self).__name__}; "
-                f"valid: {sorted(self.defaults())}."
-            )
+        self.check_params(params)
         self.params = {**self.defaults(), **params}
         self.mean_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Reject unknown parameters and values outside their declared range (before any cell runs)."""
+        unknown = set(params) - set(cls.defaults())
+        if unknown:
+            raise ConfigError(
+                f"Unknown parameter(s) {short_repr(sorted(map(str, unknown)))} for head {cls.__name__}; "
+                f"valid: {sorted(cls.defaults())}."
+            )
+        check_params(params, cls._parameter_constraints, where=f"head {cls.__name__}")
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -121,6 +130,12 @@ class SoftmaxHead(Head):
     """
 
     supports_mix = True
+    _parameter_constraints = {
+        "steps": [Interval("int", 1, 10**7)], "warm_steps": [Interval("int", 0, 10**7)],
+        "lr": [Interval("real", 0, 10, closed="right", meaning="Adam learning rate")],
+        "l2": [Interval("real", 0, None, closed="left", meaning="weight penalty")],
+        "batch_size": [Interval("int", 1, None)],
+    }
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -236,11 +251,7 @@ class MLPHead(SoftmaxHead):
     def defaults(cls) -> dict[str, Any]:
         return {"steps": 500, "warm_steps": 100, "lr": 3e-3, "l2": 1e-4, "batch_size": 8192, "hidden": 256}
 
-    def __init__(self, n_classes: int, *, seed: int = 0, **params: Any):
-        super().__init__(n_classes, seed=seed, **params)
-        h = self.params["hidden"]
-        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
-            raise ConfigError(f"The 'hidden' parameter of head mlp must be an integer >= 1, got {h!r}.")
+    _parameter_constraints = {**SoftmaxHead._parameter_constraints, "hidden": [Interval("int", 1, 10**6)]}
 
     def _module(self, shape: tuple[int, ...]) -> Any:
         import torch
@@ -288,6 +299,13 @@ class RidgeHead(Head):
     target_weight : float, default=1.0
         Weight of each new example relative to a source example in ``joint``.
     """
+
+    _parameter_constraints = {
+        "alpha": [Interval("real", 0, None, closed="left", meaning="ridge penalty; a negative one gives "
+                                                                    "meaningless accuracies")],
+        "warm": [Options(("joint", "prior"))],
+        "target_weight": [Interval("real", 0, None, closed="neither")],
+    }
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:

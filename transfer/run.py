@@ -32,8 +32,8 @@ from typing import Any
 import pandas as pd
 
 from probes.cli import SuiteArgumentParser, run_main
-from probes.config import config_to_dict, load_config, save_config
-from probes.errors import ConfigError, DataError, suggest
+from probes.config import Interval, config_to_dict, load_config, parse_yaml_value, save_config
+from probes.errors import ConfigError, DataError, EmptyResultError, suggest
 from probes.io import DirLock, remove_stale_temps
 from probes.paths import default_data_dir
 from probes.tables import write_table
@@ -161,7 +161,26 @@ class TransferConfig:
     figures: bool = True
     progress: bool = True
 
+    #: Declared ranges (:func:`probes.config.check_params`); list parameters are checked element-wise.
+    _parameter_constraints = {
+        "shots": [Interval("int", 0, 10**7, meaning="non-negative number of target examples per few-shot cell")],
+        "seeds": [Interval("int", 0, 2**32 - 1)],
+        "train_cap": [Interval("int", 1, None), None],
+        "test_cap": [Interval("int", 1, None), None],
+        "test_fraction": [Interval("real", 0, 1, closed="neither")],
+        "split_seed": [Interval("int", 0, 2**32 - 1)],
+        "model_seed": [Interval("int", 0, 2**32 - 1)],
+        "max_length": [Interval("int", 4, None), None],
+        "extract_max_tokens": [Interval("int", 1, None)],
+        "workers": [Interval("int", 1, 4096)],
+        "threads": [Interval("int", 1, 4096)],
+    }
+    _parameter_each = ("shots", "seeds")
+
     def validate(self) -> None:
+        from probes.languages import canonical_codes
+
+        self.langs = canonical_codes(self.langs, param="langs")
         if not self.tasks:
             raise ConfigError("The 'tasks' parameter is empty; give at least one of " + ", ".join(TASKS.names()) + ".")
         for t in self.tasks:
@@ -178,7 +197,9 @@ class TransferConfig:
 
         REGIMES.get(self.regime)
         BACKENDS.get(self.backend)
-        HEADS.get(self.head)
+        head_cls = HEADS.get(self.head)
+        if self.regime == "head" and hasattr(head_cls, "check_params"):
+            head_cls.check_params(dict(self.head_params))  # unknown or out-of-range: before any cell runs
         if self.pair_encoding not in ("joint", "separate"):
             raise ConfigError(f"The 'pair_encoding' parameter must be 'joint' or 'separate', got {self.pair_encoding!r}.")
         if self.regime == "finetune":
@@ -289,6 +310,8 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
             head_params=dict(cfg.head_params) if cfg.regime == "head" else {}, n_src=source_sizes(cfg, fs), split_seed=cfg.split_seed,
             features=fs.fingerprint(), finetune=dict(cfg.finetune) if cfg.regime == "finetune" else {},
         )
+        if cfg.regime == "head":
+            _check_shots(cfg, fs)
         cells = make_grid(cfg.tasks, cfg.langs, cfg.shots, cfg.seeds)
         hashed = [(c, c.hash(spec)) for c in cells]
         store = CellStore(out)
@@ -328,6 +351,7 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
                                columns=["task", "src", "tgt", "k", "seed", "hash", "error"])
         if len(fail_df):
             write_table(fail_df, out / "failures")
+        if len(fail_df) and len(df):  # (all failed: one error line below says it)
             log(f"[transfer] {len(fail_df)} cell(s) failed; see {out / 'failures.csv'} (rerun to retry them). "
                 f"First error: {fail_df['error'].iloc[0]}")
         if cfg.figures and len(df):
@@ -339,7 +363,27 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
         df.attrs["seconds_features"] = t_feat
         df.attrs["seconds_cells"] = t_cells
         df.attrs["n_failed"] = len(fail_df)
+        if len(df) == 0 and len(hashed):
+            first = str(fail_df["error"].iloc[0]) if len(fail_df) else "no cell produced a row"
+            raise EmptyResultError(
+                f"Every one of the {len(hashed)} cell(s) failed; the table {str(out / 'transfer.parquet')!r} has 0 "
+                f"rows. First error: {first} (all errors: {str(out / 'failures.csv')!r}). Fix the cause and rerun.")
         return df
+
+
+def _check_shots(cfg: TransferConfig, fs: FeatureSource) -> None:
+    """A shot count above every target's training pool would be recorded as k but use the pool: refuse it."""
+    k = max(cfg.shots)
+    if k == 0:
+        return
+    for t in cfg.tasks:
+        pools = {l: fs.n_examples(t, l, "train") for l in cfg.langs}
+        biggest = max(pools.values())
+        if k > biggest:
+            raise ConfigError(
+                f"The 'shots' parameter asks for k={k} target examples, but the largest target training pool of task "
+                f"{t!r} has {biggest} (per language: {dict(sorted(pools.items()))}). Give shots up to {biggest}."
+            )
 
 
 def build_parser() -> SuiteArgumentParser:
@@ -377,13 +421,7 @@ def parse_config(argv: Sequence[str] | None) -> tuple[TransferConfig, Any]:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}.")
-        import yaml
-
-        try:
-            over[key.strip()] = yaml.safe_load(value)
-        except (yaml.YAMLError, ValueError, OverflowError, RecursionError) as exc:
-            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({str(exc).splitlines()[0]}); "
-                              "quote it or fix its syntax.") from None
+        over[key.strip()] = parse_yaml_value(value, f"--set {key.strip()}")
     if args.no_progress:
         over["progress"] = False
     return load_config(TransferConfig, args.config, over), args

