@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError, ModelError
+from probes.config import Interval, Options, check_params
+from probes.errors import ConfigError, DataError, ModelError, short_repr
 from probes.types import Sentence
 from transfer.jobs import Batch, CellStore
 from transfer.regimes import _error, cell_rows, source_examples
@@ -76,15 +77,28 @@ FINETUNE_DEFAULTS: dict[str, Any] = {
     "prefix": "",
 }
 
-_RANGES: dict[str, tuple[type | tuple[type, ...], float | None, float | None, bool]] = {
-    # name: (types, low, high, None allowed)
-    "epochs": (int, 0, None, False), "min_steps": (int, 0, None, False), "max_steps": (int, 1, None, True),
-    "warmup_ratio": ((int, float), 0, 1, False), "lr": ((int, float), 0, 1, False),
-    "head_lr": ((int, float), 0, 10, False), "batch_size": (int, 1, None, False), "max_length": (int, 4, None, False),
-    "weight_decay": ((int, float), 0, None, False), "dev_fraction": ((int, float), 0, 0.5, False),
-    "eval_every": (int, 1, None, False), "patience": (int, 1, None, False), "fewshot_epochs": (int, 0, None, False),
-    "fewshot_min_steps": (int, 0, None, False), "top_n": (int, 1, None, True),
-    "dropout": ((int, float), 0, 1, True),
+#: Declared ranges of the options (the suite's one mechanism, :func:`probes.config.check_params`).
+FINETUNE_CONSTRAINTS: dict[str, list[Any]] = {
+    "epochs": [Interval("int", 0, 10**4)],
+    "min_steps": [Interval("int", 0, 10**7)],
+    "max_steps": [Interval("int", 1, 10**7), None],
+    "warmup_ratio": [Interval("real", 0, 1)],
+    "lr": [Interval("real", 0, 1, closed="right", meaning="encoder learning rate")],
+    "head_lr": [Interval("real", 0, 10, closed="right", meaning="head learning rate")],
+    "batch_size": [Interval("int", 1, 10**5)],
+    "max_length": [Interval("int", 4, 10**6)],
+    "weight_decay": [Interval("real", 0, None)],
+    "dev_fraction": [Interval("real", 0, 0.5, meaning="share of the source pool held out for early stopping")],
+    "eval_every": [Interval("int", 1, 10**7)],
+    "patience": [Interval("int", 1, 10**4)],
+    "fewshot_epochs": [Interval("int", 0, 10**4)],
+    "fewshot_min_steps": [Interval("int", 0, 10**7)],
+    "top_n": [Interval("int", 1, 10**3), None],
+    "train_embeddings": [bool],
+    "dropout": [Interval("real", 0, 1, closed="left"), None],
+    "mixed_precision": [Options(("bf16",)), None],
+    "device": [str, None],
+    "prefix": [str],
 }
 
 
@@ -107,22 +121,10 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     """
     unknown = set(options) - set(FINETUNE_DEFAULTS)
     if unknown:
-        raise ConfigError(f"Unknown finetune option(s) {sorted(unknown)}; valid: {sorted(FINETUNE_DEFAULTS)}.")
+        raise ConfigError(f"Unknown finetune option(s) {short_repr(sorted(map(str, unknown)))}; "
+                          f"valid: {sorted(FINETUNE_DEFAULTS)}.")
     opts = {**FINETUNE_DEFAULTS, **options}
-    for name, (types, lo, hi, none_ok) in _RANGES.items():
-        v = opts[name]
-        if v is None and none_ok:
-            continue
-        bad = isinstance(v, bool) or not isinstance(v, types) or (isinstance(v, float) and not math.isfinite(v))
-        if not bad:
-            bad = (lo is not None and v < lo) or (hi is not None and v > hi)
-        if bad:
-            rng = f">= {lo}" + (f" and <= {hi}" if hi is not None else "")
-            kind = "an integer" if types is int else "a number"
-            raise ConfigError(f"The finetune option {name!r} must be {kind} {rng}"
-                              f"{' or null' if none_ok else ''}, got {v!r}.")
-    if opts["mixed_precision"] not in (None, "bf16"):
-        raise ConfigError(f"The finetune option 'mixed_precision' must be null or 'bf16', got {opts['mixed_precision']!r}.")
+    check_params(opts, FINETUNE_CONSTRAINTS, where="finetune option")
     return opts
 
 
