@@ -674,6 +674,7 @@ class PWCCAMetric(_CCAMetric):
 @dataclass
 class _RetrievalState:
     z: np.ndarray  # unit rows
+    z32: np.ndarray  # the same in float32 (the screen of retrieval_outcomes)
 
 
 @METRICS.register("retrieval")
@@ -699,7 +700,8 @@ class Retrieval(SimilarityMetric):
             raise DataError(f"{self.name}: views have different widths ({desc}); cosine retrieval needs one space.")
 
     def prepare(self, x: np.ndarray, cache: dict[str, Any], *, for_bootstrap: bool = True) -> _RetrievalState:
-        return _RetrievalState(z=unit_rows(x, self.center))
+        z = unit_rows(x, self.center)
+        return _RetrievalState(z=z, z32=z.astype(np.float32))
 
     def evaluate(self, a, b=None, *, permutations=None, bootstraps=None) -> PairResult:
         same = b is None
@@ -720,7 +722,7 @@ class Retrieval(SimilarityMetric):
                     tops.append(idx)
                     uniqs.append(np.ones(n, dtype=bool))
                     continue
-                t_xy, u_xy, t_yx, u_yx = retrieval_outcomes(s.z, t.z)
+                t_xy, u_xy, t_yx, u_yx = retrieval_outcomes(s.z, t.z, zx32=s.z32, zy32=t.z32)
                 cells.append((i, j))
                 tops.append(t_xy)
                 uniqs.append(u_xy)

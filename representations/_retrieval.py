@@ -45,7 +45,8 @@ def unit_rows(x: np.ndarray, center: bool) -> np.ndarray:
 
 
 def retrieval_outcomes(
-    zx: np.ndarray, zy: np.ndarray, *, block: int = 2048, screen: bool = True
+    zx: np.ndarray, zy: np.ndarray, *, block: int = 2048, screen: bool = True,
+    zx32: np.ndarray | None = None, zy32: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest neighbours in both directions.
 
@@ -66,6 +67,8 @@ def retrieval_outcomes(
         Queries per block of the float64 path (memory ``block * n`` floats).
     screen : bool, default=True
         Use the float32 screen.
+    zx32, zy32 : ndarray, optional
+        ``zx``, ``zy`` already cast to float32 (computed once per view by the alignment maps).
 
     Returns
     -------
@@ -77,7 +80,9 @@ def retrieval_outcomes(
     """
     n = zx.shape[0]
     if screen and 2 <= n <= SCREEN_MAX_N:
-        s32 = np.asarray(zx, dtype=np.float32) @ np.asarray(zy, dtype=np.float32).T
+        ax = zx.astype(np.float32) if zx32 is None else zx32
+        ay = zy.astype(np.float32) if zy32 is None else zy32
+        s32 = ax @ ay.T
         tol = screen_tolerance(zx.shape[1])
         t_xy, u_xy = _screened_rows(s32, zx, zy, tol)
         t_yx, u_yx = _screened_rows(np.ascontiguousarray(s32.T), zy, zx, tol)
