@@ -245,10 +245,10 @@ def _describe(w: warnings.WarningMessage) -> str:
 
 
 def summarise_warnings(messages: Sequence[str], *, where: str = "alignment_maps") -> None:
-    """Re-emit collected warnings as one line per kind (the same text up to numbers), with a count."""
+    """Re-emit collected warnings as one line per kind (the same text up to numbers and ``[...]``), with a count."""
     kinds: dict[str, list[str]] = {}
     for m in messages:
-        kinds.setdefault(re.sub(r"\d+(\.\d+)?", "#", m), []).append(m)
+        kinds.setdefault(re.sub(r"\d+(\.\d+)?", "#", re.sub(r"\[[^\]]*\]", "", m)), []).append(m)
     for msgs in kinds.values():
         cat_name, _, text = msgs[0].partition(": ")
         category = _WARNING_CATEGORIES.get(cat_name, UserWarning)

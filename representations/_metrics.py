@@ -596,7 +596,7 @@ class _CCAMetric(SimilarityMetric):
         if reduced and perm is None:
             n = a[0].u.shape[0]
             warnings.warn(
-                f"{self.name}: for {len(reduced)} pair(s) of views the kept SVD directions exceeded what "
+                f"SVCCA/PWCCA [{self.name}]: for {len(reduced)} pair(s) of views the kept SVD directions exceeded what "
                 f"n = {n} examples support (k_a + k_b > n - 1); both were reduced to at most {(n - 1) // 2}. "
                 "Canonical correlations are biased upwards unless n is much larger than the dimensions: use "
                 "more sentences, a lower cca_keep_variance or cca_max_dims (the alignment table states the "
