@@ -362,7 +362,7 @@ def _log_lengths(path: str) -> dict[str, list[float]]:
 
 
 def bench_compare(rev: str, activations: str | None, repeats: int, threads: int, jobs: int, perms: int, boots: int,
-                  old_layers: list[int] | None, tmp: Path) -> dict[str, Any]:
+                  layers: list[int] | None, resample_layers: list[int] | None, tmp: Path) -> dict[str, Any]:
     """Interleaved runs of both engines; returns times and the largest value differences."""
     old_src = tmp / "old"
     old_src.mkdir()
@@ -373,19 +373,20 @@ def bench_compare(rev: str, activations: str | None, repeats: int, threads: int,
     base = {"activations": activations, "metrics": metrics, "threads": threads, "jobs": jobs, "null_draws": 0,
             "cca_null_draws": 0}
     cases = {
-        "old_plain": (str(old_src), {**base, "perms": 0, "boots": 0, "resample": [], "layers": old_layers}),
-        "new_plain": (str(REPO), {**base, "perms": 0, "boots": 0, "resample": []}),
+        "old_plain": (str(old_src), {**base, "perms": 0, "boots": 0, "resample": [], "layers": layers}),
+        "new_plain": (str(REPO), {**base, "perms": 0, "boots": 0, "resample": [], "layers": layers}),
         "new_plain_null": (str(REPO), {**base, "perms": 0, "boots": 0, "resample": [], "null_draws": 10,
-                                       "cca_null_draws": 1}),
+                                       "cca_null_draws": 1, "layers": layers}),
         "new_plain_null_lenctl": (str(REPO), {**base, "perms": 0, "boots": 0, "resample": [], "null_draws": 10,
-                                              "cca_null_draws": 1, "length_control": activations is not None}),
+                                              "cca_null_draws": 1, "length_control": activations is not None,
+                                              "layers": layers}),
         "old_resampled": (str(old_src), {**base, "perms": perms, "boots": boots, "resample": ["cka", "retrieval"],
-                                         "layers": old_layers}),
+                                         "layers": resample_layers}),
         "new_resampled": (str(REPO), {**base, "perms": perms, "boots": boots, "resample": ["cka", "retrieval"],
-                                      "null_draws": 10, "cca_null_draws": 1}),
+                                      "null_draws": 10, "cca_null_draws": 1, "layers": resample_layers}),
     }
     out: dict[str, Any] = {"rev": rev, "threads": threads, "jobs": jobs, "perms": perms, "boots": boots,
-                           "old_layers": old_layers, "runs": {k: [] for k in cases}}
+                           "layers": layers, "resample_layers": resample_layers, "runs": {k: [] for k in cases}}
     for rep in range(repeats):
         for name, (src, spec) in cases.items():
             spec = {**spec, "table": str(tmp / f"{name}.parquet")}
@@ -431,7 +432,8 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=2, help="(c): threads over CCA pairs of the new engine")
     p.add_argument("--perms", type=int, default=200, help="(c): permutations for cka/retrieval")
     p.add_argument("--boots", type=int, default=200, help="(c): bootstrap samples for cka/retrieval")
-    p.add_argument("--old-layers", help="(c): time the old engine on these layers only (comma list; scaled up)")
+    p.add_argument("--compare-layers", help="(c): layers of the plain maps (comma list; default all)")
+    p.add_argument("--resample-layers", help="(c): layers of the resampled maps (comma list; default all)")
     p.add_argument("--engine-child", help=argparse.SUPPRESS)
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--x", help=argparse.SUPPRESS)
@@ -463,9 +465,12 @@ def main() -> int:
         print(json.dumps({"map": summary["map"]}, indent=1), file=sys.stderr)
     if args.compare_rev:
         with tempfile.TemporaryDirectory(prefix="bench-sim-cmp-") as tmp:
-            old_layers = [int(v) for v in args.old_layers.split(",")] if args.old_layers else None
+            def ints(v: str | None) -> list[int] | None:
+                return [int(x) for x in v.split(",")] if v else None
+
             summary["compare"] = bench_compare(args.compare_rev, args.activations, args.repeats, args.threads or 2,
-                                               args.jobs, args.perms, args.boots, old_layers, Path(tmp))
+                                               args.jobs, args.perms, args.boots, ints(args.compare_layers),
+                                               ints(args.resample_layers), Path(tmp))
         print(json.dumps({"compare": summary["compare"]}, indent=1), file=sys.stderr)
     if not args.skip_minibatch:
         with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:

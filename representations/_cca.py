@@ -52,13 +52,13 @@ class SmallSampleWarning(UserWarning):
 
 def _eigh(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigen-decomposition, descending, with a LAPACK-driver fallback."""
-    import scipy.linalg
-
     try:
-        # SciPy's divide-and-conquer driver: about 25% faster than numpy.linalg.eigh
-        # on the ~300 x 300 matrices of SVCCA/PWCCA pairs.
-        w, v = scipy.linalg.eigh(a, driver="evd", check_finite=False)
-    except (np.linalg.LinAlgError, ValueError):  # pragma: no cover - LAPACK failure is rare
+        # numpy's eigh, not SciPy's: SciPy loads its own OpenBLAS lazily, and a threadpool
+        # limit entered before that load does not reach it (measured: 4x slower on a busy machine).
+        w, v = np.linalg.eigh(a)
+    except np.linalg.LinAlgError:  # pragma: no cover - LAPACK failure is rare
+        import scipy.linalg
+
         try:
             w, v = scipy.linalg.eigh(a, driver="ev")
         except (np.linalg.LinAlgError, ValueError) as exc:
