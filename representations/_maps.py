@@ -184,20 +184,23 @@ def _metric_records(metric: SimilarityMetric, views: list[np.ndarray], caches: l
     languages = plan.languages
     metric.check_views([v.shape for v in views], languages)
     do = metric.name in plan.resample
-    perms = plan.perms if do else None
     boots = plan.boots if do else None
+    if do and plan.perms is not None:
+        perms, tested = plan.perms, True
+    else:
+        # No p-values: a few re-pairings for the null level only, in the same call (the values'
+        # per-pair work, e.g. nearest neighbours, is reused by them).
+        expensive = getattr(metric, "resampling_cost", "cheap") == "expensive"
+        draws = min(plan.cca_null_draws if expensive else len(plan.null_perms), len(plan.null_perms))
+        perms, tested = (plan.null_perms[:draws] if draws else None), False
     states = [metric.prepare(v, c, for_bootstrap=boots is not None) for v, c in zip(views, caches)]
     res = metric.evaluate(states, None, permutations=perms, bootstraps=boots)
-    p = p_value(res.values, res.null) if res.null is not None else None
+    p = p_value(res.values, res.null) if tested and res.null is not None else None
     lo_hi = percentile_ci(res.boot, plan.ci_level) if res.boot is not None else None
     if res.null is not None:
         null_level, draws = res.null.mean(axis=0), res.null.shape[0]
     else:
-        draws = plan.cca_null_draws if getattr(metric, "resampling_cost", "cheap") == "expensive" else \
-            len(plan.null_perms)
-        draws = min(draws, len(plan.null_perms))
-        null_level = metric.evaluate(states, None, permutations=plan.null_perms[:draws]).null.mean(axis=0) \
-            if draws else np.full(res.values.shape, np.nan)
+        null_level, draws = np.full(res.values.shape, np.nan), 0
     name = metric.name + (LENGTH_SUFFIX if controlled else "")
     out = []
     for i, a in enumerate(languages):
