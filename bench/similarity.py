@@ -338,7 +338,10 @@ def _engine_child(spec: dict[str, Any]) -> None:
         table, _ = alignment_maps(lambda l, k: views[l, k], langs, layers, metrics, **kwargs)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     table.to_parquet(spec["table"])
-    print(json.dumps({"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "rows": len(table),
+    import representations
+
+    print(json.dumps({"engine": str(Path(representations.__file__).parent), "wall_s": round(wall, 2),
+                      "cpu_s": round(cpu, 2), "rows": len(table),
                       "layers": len(layers), "loadavg": os.getloadavg()}))
 
 
@@ -444,6 +447,9 @@ def main() -> int:
         _child(args.child, args.x, args.y, args.limit_gb)
         return 0
     if args.engine_child:
+        # The engine under test is the one on PYTHONPATH, not this checkout (inserted at import time above).
+        src = os.environ.get("PYTHONPATH", str(REPO)).split(os.pathsep)[0]
+        sys.path[:] = [src] + [q for q in sys.path if q not in (str(REPO), src)]
         _engine_child(json.loads(args.engine_child))
         return 0
     from threadpoolctl import threadpool_info, threadpool_limits
