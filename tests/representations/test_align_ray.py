@@ -1,4 +1,7 @@
-"""``representations.align --backend ray`` against a real local Ray cluster started by the test."""
+"""``representations.align --backend ray`` against a real local Ray cluster started by the test.
+
+The equivalence test takes about 10 s on an idle 2-core machine (default tier); the
+start-and-stop test, which boots a second Ray, is marked slow."""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ def _cfg(store, out, **kw):
     return load_config(AlignConfig, None, base)
 
 
-@pytest.mark.slow
 def test_ray_backend_equals_serial_on_a_local_cluster(tiny_store, tmp_path):
     ray = pytest.importorskip("ray")
     logs: list[str] = []
