@@ -8,6 +8,11 @@
     implementations pair by pair (timed on a random sample of pairs and
     extrapolated to all pairs unless ``--full-baseline``; the values of the
     sampled pairs are checked to agree).
+(c) ``--compare-rev REV``: the map of (a) by this checkout's engine against the
+    engine of git revision ``REV`` ("today's implementation" of issue #20),
+    each in a fresh subprocess over the same store, interleaved and repeated
+    (``--repeats``), without resampling and with ``--perms``/``--boots`` for
+    the cheap metrics; values of both are compared cell by cell.
 (b) Linear CKA at n = 100,000, width 768: ``minibatch_cka`` over memory-mapped
     arrays vs the Gram-matrix form (which needs n^2 x 8 bytes = 80 GB per Gram
     matrix), each in a fresh subprocess whose peak resident memory is read
@@ -301,6 +306,114 @@ def bench_minibatch(n: int, width: int, tmp: Path, seed: int, small_n: int) -> d
     return out
 
 
+# ---------------------------------------------------------------------------
+# (c) this engine against the engine of an earlier git revision
+# ---------------------------------------------------------------------------
+def _engine_child(spec: dict[str, Any]) -> None:
+    """Time ``alignment_maps`` of whichever ``representations`` is on sys.path (run in a subprocess)."""
+    import inspect
+
+    from threadpoolctl import threadpool_limits
+
+    from representations import METRICS, alignment_maps
+
+    views, _ = store_views(spec["activations"]) if spec.get("activations") else (
+        random_views(16, 13, 1000, 384, 0), "")
+    langs = sorted({k[0] for k in views})
+    layers = [l for l in sorted({k[1] for k in views}) if spec.get("layers") is None or l in spec["layers"]]
+    metrics = []
+    for m in spec["metrics"]:
+        cls = METRICS.get(m)
+        kw = {"jobs": spec["jobs"]} if "jobs" in inspect.signature(cls).parameters else {}
+        metrics.append(cls(**kw))
+    kwargs: dict[str, Any] = dict(layer_matrices=False, n_permutations=spec["perms"], n_bootstrap=spec["boots"],
+                                  resample=spec["resample"], seed=0)
+    params = inspect.signature(alignment_maps).parameters
+    if "null_draws" in params:
+        kwargs.update(null_draws=spec["null_draws"], cca_null_draws=spec["cca_null_draws"])
+    if spec.get("length_control") and "covariates" in params:
+        kwargs["covariates"] = {k: np.asarray(v) for k, v in _log_lengths(spec["activations"]).items()}
+    with threadpool_limits(spec["threads"]):
+        t0, c0 = time.perf_counter(), time.process_time()
+        table, _ = alignment_maps(lambda l, k: views[l, k], langs, layers, metrics, **kwargs)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    table.to_parquet(spec["table"])
+    import representations
+
+    print(json.dumps({"engine": str(Path(representations.__file__).parent), "wall_s": round(wall, 2),
+                      "cpu_s": round(cpu, 2), "rows": len(table),
+                      "layers": len(layers), "loadavg": os.getloadavg()}))
+
+
+def _engine_run(src: str, spec: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, "--engine-child", json.dumps(spec)], capture_output=True,
+                          text=True, timeout=7200, check=False, env={**os.environ, "PYTHONPATH": src})
+    line = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return {"ok": False, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-500:]}"}
+
+
+def _log_lengths(path: str) -> dict[str, list[float]]:
+    from probes.store import ActivationStore
+    from representations.align import aligned_rows, sentence_log_lengths
+
+    st = ActivationStore(path)
+    _, ids, _ = aligned_rows(st, st.languages)
+    return {k: v.tolist() for k, v in sentence_log_lengths(st, st.languages, ids).items()}
+
+
+def bench_compare(rev: str, activations: str | None, repeats: int, threads: int, jobs: int, perms: int, boots: int,
+                  layers: list[int] | None, resample_layers: list[int] | None, tmp: Path) -> dict[str, Any]:
+    """Interleaved runs of both engines; returns times and the largest value differences."""
+    old_src = tmp / "old"
+    old_src.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "representations", "probes"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
+    metrics = ["cka", "svcca", "pwcca", "retrieval"]
+    base = {"activations": activations, "metrics": metrics, "threads": threads, "jobs": jobs, "null_draws": 0,
+            "cca_null_draws": 0}
+    cases = {
+        "old_plain": (str(old_src), {**base, "perms": 0, "boots": 0, "resample": [], "layers": layers}),
+        "new_plain": (str(REPO), {**base, "perms": 0, "boots": 0, "resample": [], "layers": layers}),
+        "new_plain_null": (str(REPO), {**base, "perms": 0, "boots": 0, "resample": [], "null_draws": 10,
+                                       "cca_null_draws": 1, "layers": layers}),
+        "new_plain_null_lenctl": (str(REPO), {**base, "perms": 0, "boots": 0, "resample": [], "null_draws": 10,
+                                              "cca_null_draws": 1, "length_control": activations is not None,
+                                              "layers": layers}),
+        "old_resampled": (str(old_src), {**base, "perms": perms, "boots": boots, "resample": ["cka", "retrieval"],
+                                         "layers": resample_layers}),
+        "new_resampled": (str(REPO), {**base, "perms": perms, "boots": boots, "resample": ["cka", "retrieval"],
+                                      "null_draws": 10, "cca_null_draws": 1, "layers": resample_layers}),
+    }
+    out: dict[str, Any] = {"rev": rev, "threads": threads, "jobs": jobs, "perms": perms, "boots": boots,
+                           "layers": layers, "resample_layers": resample_layers, "runs": {k: [] for k in cases}}
+    for rep in range(repeats):
+        for name, (src, spec) in cases.items():
+            spec = {**spec, "table": str(tmp / f"{name}.parquet")}
+            res = _engine_run(src, spec)
+            out["runs"][name].append(res)
+            print(f"[compare] repeat {rep} {name}: {res}", file=sys.stderr, flush=True)
+    import pandas as pd
+
+    keys = ["layer", "lang_a", "lang_b", "metric"]
+    for pair in (("old_plain", "new_plain"), ("old_resampled", "new_resampled")):
+        a = pd.read_parquet(tmp / f"{pair[0]}.parquet")
+        b = pd.read_parquet(tmp / f"{pair[1]}.parquet")
+        m = a.merge(b, on=keys, suffixes=("_old", "_new"))
+        diffs = {}
+        for c in ("value", "ci_low", "ci_high", "p_value"):
+            d = (m[f"{c}_old"] - m[f"{c}_new"]).abs()
+            diffs[c] = float(d.max()) if d.notna().any() else None
+        out[f"max_abs_diff_{pair[1]}"] = {"cells": len(m), **diffs}
+    new = pd.read_parquet(tmp / "new_plain_null_lenctl.parquet")
+    out["levels"] = (new.groupby("metric")[["value", "null_level"]].mean().round(4).reset_index()
+                     .to_dict(orient="records"))
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--activations", help="activation store of PUD (default: random arrays)")
@@ -317,6 +430,14 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=None, help="BLAS threads (default: library default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the summary here")
+    p.add_argument("--compare-rev", help="(c): also time the engine of this git revision (e.g. c035c9c)")
+    p.add_argument("--repeats", type=int, default=1, help="(c): interleaved repeats")
+    p.add_argument("--jobs", type=int, default=2, help="(c): threads over CCA pairs of the new engine")
+    p.add_argument("--perms", type=int, default=200, help="(c): permutations for cka/retrieval")
+    p.add_argument("--boots", type=int, default=200, help="(c): bootstrap samples for cka/retrieval")
+    p.add_argument("--compare-layers", help="(c): layers of the plain maps (comma list; default all)")
+    p.add_argument("--resample-layers", help="(c): layers of the resampled maps (comma list; default all)")
+    p.add_argument("--engine-child", help=argparse.SUPPRESS)
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--x", help=argparse.SUPPRESS)
     p.add_argument("--y", help=argparse.SUPPRESS)
@@ -324,6 +445,12 @@ def main() -> int:
     args = p.parse_args()
     if args.child:
         _child(args.child, args.x, args.y, args.limit_gb)
+        return 0
+    if args.engine_child:
+        # The engine under test is the one on PYTHONPATH, not this checkout (inserted at import time above).
+        src = os.environ.get("PYTHONPATH", str(REPO)).split(os.pathsep)[0]
+        sys.path[:] = [src] + [q for q in sys.path if q not in (str(REPO), src)]
+        _engine_child(json.loads(args.engine_child))
         return 0
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -342,6 +469,15 @@ def main() -> int:
             summary["map_source"] = f"random arrays 16 x 13 x ({args.n}, {args.width})"
         summary["map"] = bench_map(views, args.sample_pairs, args.full_baseline, args.layer_matrices, args.seed)
         print(json.dumps({"map": summary["map"]}, indent=1), file=sys.stderr)
+    if args.compare_rev:
+        with tempfile.TemporaryDirectory(prefix="bench-sim-cmp-") as tmp:
+            def ints(v: str | None) -> list[int] | None:
+                return [int(x) for x in v.split(",")] if v else None
+
+            summary["compare"] = bench_compare(args.compare_rev, args.activations, args.repeats, args.threads or 2,
+                                               args.jobs, args.perms, args.boots, ints(args.compare_layers),
+                                               ints(args.resample_layers), Path(tmp))
+        print(json.dumps({"compare": summary["compare"]}, indent=1), file=sys.stderr)
     if not args.skip_minibatch:
         with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
             summary["minibatch"] = bench_minibatch(args.minibatch_n, args.minibatch_width, Path(tmp), args.seed,

@@ -27,6 +27,7 @@ both views.
 from __future__ import annotations
 
 import abc
+import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -76,11 +77,21 @@ class PairResult:
         The same with ``b``'s examples re-paired by each permutation.
     boot : ndarray of shape (n_bootstrap, n_a, n_b) or None
         The same on each bootstrap sample of examples.
+    dims_a, dims_b : int ndarray of shape (n_a, n_b) or None
+        Dimensions of each side the value was computed on, when the metric
+        chooses them (SVCCA/PWCCA: the kept SVD directions after every cap);
+        None: all features of the view.
+    dims_rule : object ndarray of shape (n_a, n_b) or None
+        How those dimensions were chosen, in words (e.g. ``"99% variance;
+        capped at (n-1)//2 = 99 because k_a + k_b > n - 1"``).
     """
 
     values: np.ndarray
     null: np.ndarray | None = None
     boot: np.ndarray | None = None
+    dims_a: np.ndarray | None = None
+    dims_b: np.ndarray | None = None
+    dims_rule: np.ndarray | None = None
 
 
 class SimilarityMetric(abc.ABC):
@@ -185,6 +196,14 @@ class _Triangle:
         return out
 
 
+def default_jobs() -> int:
+    """Threads over SVCCA/PWCCA pairs when not configured: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _stack(rows: Sequence[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(np.stack(rows)) if len(rows) else np.empty((0, 0))
 
@@ -207,8 +226,7 @@ class _FeatureState:
 @dataclass
 class _CKAState:
     unit: np.ndarray  # compact centred (or U-centred) Gram, unit norm
-    gram: np.ndarray | None  # compact raw Gram (diagonal zeroed when debiased), bootstrap only
-    full: np.ndarray | None  # full raw Gram (bootstrap row sums)
+    full: np.ndarray | None  # full raw Gram (diagonal zeroed when debiased), bootstrap only
     n: int
 
 
@@ -257,11 +275,11 @@ class _KernelCKA(SimilarityMetric):
                             "(no variation across examples); CKA is undefined.")
         unit /= norm
         if not for_bootstrap:
-            return _CKAState(unit=unit, gram=None, full=None, n=n)
+            return _CKAState(unit=unit, full=None, n=n)
         full = k.copy()
         if self.debiased:
             np.fill_diagonal(full, 0.0)
-        return _CKAState(unit=unit, gram=tri.pack(full), full=full, n=n)
+        return _CKAState(unit=unit, full=full, n=n)
 
     def evaluate(self, a, b=None, *, permutations=None, bootstraps=None) -> PairResult:
         if isinstance(a[0], _FeatureState):
@@ -274,38 +292,70 @@ class _KernelCKA(SimilarityMetric):
         n = a[0].n
         tri = _Triangle.of(n)
         if permutations is not None:
+            # Row-major (entries, views) layout: each permuted gather reads whole rows.
+            # One reused gather buffer: a fresh 64 MB array per permutation costs more in page
+            # faults than the gather itself.
+            ubt = np.ascontiguousarray(ub.T)
+            buf = np.empty_like(ubt)
             null = np.empty((len(permutations), len(a), len(sb)))
             for r, perm in enumerate(permutations):
-                idx = tri.permuted_index(np.asarray(perm))
-                null[r] = ua @ np.take(ub, idx, axis=1).T
+                np.take(ubt, tri.permuted_index(np.asarray(perm)), axis=0, out=buf)
+                np.matmul(ua, buf, out=null[r])
         if bootstraps is not None:
-            boot = self._bootstrap(a, sb, b is None, _weights(np.asarray(bootstraps), n), tri)
+            boot = self._bootstrap(a, sb, b is None, _weights(np.asarray(bootstraps), n))
         return PairResult(values, null, boot)
 
-    def _bootstrap(self, a, sb, same, weights, tri) -> np.ndarray:
-        ga = _stack([s.gram for s in a])
-        gb = ga if same else _stack([s.gram for s in sb])
+    def _bootstrap(self, a, sb, same, weights) -> np.ndarray:
+        """CKA of every bootstrap sample (rows of ``weights``) for all pairs at once.
+
+        ``sum_ij W_ij K_ij L_ij = w' (K o L) w`` for every resample by one matrix
+        product per pair of views; the centring terms come from the row sums
+        ``K w`` (see :meth:`_centring_terms`).
+        """
         fa = [s.full for s in a]
         fb = fa if same else [s.full for s in sb]
-        n = tri.n
-        out = np.empty((len(weights), len(a), len(sb)))
-        # Row sums R = K w for every bootstrap at once: (n_boot, n) per view.
-        ra = [weights @ f for f in fa]
-        rb = ra if same else [weights @ f for f in fb]
-        for r, w in enumerate(weights):
-            diag = np.zeros(n) if self.debiased else w * w
-            ww = tri.pair_weights(w, diag)
-            s_ab = (ga * ww) @ gb.T  # sum_ij W_ij K_ij L_ij (compact, sqrt2 twice -> factor 2)
-            s_aa = np.einsum("ij,ij->i", ga * ww, ga)
-            s_bb = s_aa if same else np.einsum("ij,ij->i", gb * ww, gb)
-            parts_a = [self._parts(ra_[r], w) for ra_ in ra]
-            parts_b = parts_a if same else [self._parts(rb_[r], w) for rb_ in rb]
-            xy = self._combine(s_ab, parts_a, parts_b, w)
-            xx = self._combine_diag(s_aa, parts_a, w)
-            yy = xx if same else self._combine_diag(s_bb, parts_b, w)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[r] = xy / np.sqrt(np.outer(np.clip(xx, 0, None), np.clip(yy, 0, None)))
-        return out
+
+        def quad(f: np.ndarray, g: np.ndarray) -> np.ndarray:
+            return np.einsum("rn,rn->r", weights @ (f * g), weights)
+
+        la, lb = len(fa), len(fb)
+        s_ab = np.empty((len(weights), la, lb))
+        for i in range(la):
+            for j in range(lb):
+                if same and j < i:
+                    s_ab[:, i, j] = s_ab[:, j, i]
+                else:
+                    s_ab[:, i, j] = quad(fa[i], fb[j])
+        s_aa = np.stack([s_ab[:, i, i] for i in range(la)], axis=1) if same else \
+            np.stack([quad(f, f) for f in fa], axis=1)
+        s_bb = s_aa if same else np.stack([quad(f, f) for f in fb], axis=1)
+        ra = np.stack([weights @ f for f in fa], axis=1)  # (boot, views, n): row sums K w
+        rb = ra if same else np.stack([weights @ f for f in fb], axis=1)
+        xy = s_ab + self._centring_terms(ra, rb, weights)
+        xx = s_aa + np.einsum("rii->ri", self._centring_terms(ra, ra, weights))
+        yy = xx if same else s_bb + np.einsum("rii->ri", self._centring_terms(rb, rb, weights))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return xy / np.sqrt(np.clip(xx, 0, None)[:, :, None] * np.clip(yy, 0, None)[:, None, :])
+
+    def _centring_terms(self, ra: np.ndarray, rb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """:meth:`_pair_extra` for every resample and pair at once, ``(boot, n_a, n_b)``.
+
+        ``ra``, ``rb`` are the row sums ``K w`` of each view, ``(boot, views, n)``;
+        ``m = sum(w)`` is ``n`` for every bootstrap sample.
+        """
+        m = float(weights[0].sum())
+        pw = np.einsum("rin,rn,rjn->rij", ra, weights, rb)  # sum_k w_k (Kw)_k (Lw)_k
+        ta = np.einsum("rin,rn->ri", ra, weights)[:, :, None]  # w' K w
+        tb = np.einsum("rjn,rn->rj", rb, weights)[:, None, :]
+        if not self.debiased:
+            return -2.0 * pw / m + ta * tb / (m * m)
+        m2, m12 = m - 2.0, (m - 1.0) * (m - 2.0)
+        wrs, wr, ws = pw / m2**2, ta / m2, tb / m2
+        t, u = ta / m12, tb / m12
+        cross = -2.0 * pw / m2 + u * ta - 2.0 * pw / m2 + t * tb
+        full = 2 * m * wrs + 2 * wr * ws - 2 * m * u * wr - 2 * m * t * ws + m * m * t * u
+        diag = 4 * wrs - 2 * u * wr - 2 * t * ws + m * t * u
+        return cross + full - diag
 
     # Weighted centring algebra (see the class docstring). With m = sum(w):
     # biased:   <HK'H, HL'H> = S_KL - 2 m sum_i w_i mK_i mL_i + m^2 muK muL,
@@ -331,17 +381,6 @@ class _KernelCKA(SimilarityMetric):
         full = 2 * m * wrs + 2 * wr * ws - 2 * m * u * wr - 2 * m * t * ws + m * m * t * u
         diag = 4 * wrs - 2 * u * wr - 2 * t * ws + m * t * u
         return cross + full - diag
-
-    def _combine(self, s: np.ndarray, pa, pb, w: np.ndarray) -> np.ndarray:
-        out = s.copy()
-        for i, p in enumerate(pa):
-            for j, q in enumerate(pb):
-                out[i, j] += self._pair_extra(p, q, w)
-        return out
-
-    def _combine_diag(self, s: np.ndarray, pa, w: np.ndarray) -> np.ndarray:
-        return np.array([s[i] + self._pair_extra(p, p, w) for i, p in enumerate(pa)])
-
 
     # -- feature-space form (large n): memory O(n d + d^2), no n x n matrix --
     def _feature_hsic(self, xa, kda, xb, kdb, w):
@@ -496,12 +535,8 @@ class _CCAMetric(SimilarityMetric):
             return min(sa.k, cap), min(sb.k, cap)
         return sa.k, sb.k
 
-    def _pair(self, sa: _CCAState, ub: np.ndarray, sb: _CCAState, permuted: bool,
-              block: np.ndarray | None = None) -> tuple[float, float]:
-        """(value a->b, value b->a) for one pair; ``ub`` may be permuted rows of ``sb.u``.
-
-        ``block`` is ``U_a' U_b`` when already computed (one product for all pairs).
-        """
+    def _pair(self, sa: _CCAState, ub: np.ndarray, sb: _CCAState, permuted: bool) -> tuple[float, float]:
+        """(value a->b, value b->a) for one pair; ``ub`` may be permuted rows of ``sb.u``."""
         n = sa.u.shape[0]
         ka, kb = cap_dims(sa.k, sb.k, n, None, self.name, f"views with {sa.k} and {sb.k} directions")
         key = ("cca_rho", id(sb.cache), ka, kb)
@@ -509,7 +544,7 @@ class _CCAMetric(SimilarityMetric):
             rho = sa.cache[key]  # computed by PWCCA of the same views (evaluated first)
             v = float(rho.mean()) if len(rho) else 0.0
             return v, v
-        m = block[:ka, :kb] if block is not None else sa.u[:, :ka].T @ ub[:, :kb]
+        m = sa.u[:, :ka].T @ ub[:, :kb]
         if not self.weighted:
             lam = np.linalg.eigvalsh(m @ m.T if ka <= kb else m.T @ m)
             rho = np.sqrt(np.clip(lam, 0.0, 1.0))
@@ -542,27 +577,15 @@ class _CCAMetric(SimilarityMetric):
             if same and perm is None:
                 np.fill_diagonal(out, 1.0)
 
-            # All products U_a' U_b of the list at once (one large, efficient product).
-            prod = offs_a = offs_b = None
-            needed = perm is not None or self.weighted or any(
-                ("cca_rho", id(sb[j].cache), *self._caps(a[i], sb[j])) not in a[i].cache for i, j in tasks)
-            if perm is None and needed:
-                ua = np.hstack([s.u for s in a])
-                ubs = ua if same else np.hstack([t.u for t in sb])
-                prod = ua.T @ ubs
-                offs_a = np.concatenate([[0], np.cumsum([s.k for s in a])])
-                offs_b = offs_a if same else np.concatenate([[0], np.cumsum([t.k for t in sb])])
-
             def run(task: tuple[int, int]) -> tuple[int, int, float, float]:
+                # U_a' U_b of this pair only (the list-wide product would also fill the
+                # lower triangle and the diagonal blocks, which are never used).
                 i, j = task
                 t = sb[j]
                 ub = t.u if perm is None else t.u[perm]
-                block = None
-                if prod is not None and offs_a is not None and offs_b is not None:
-                    block = prod[offs_a[i] : offs_a[i + 1], offs_b[j] : offs_b[j + 1]]
-                return (i, j, *self._pair(a[i], ub, t, perm is not None, block))
+                return (i, j, *self._pair(a[i], ub, t, perm is not None))
 
-            jobs = max(1, int(self.jobs or 1))
+            jobs = default_jobs() if self.jobs is None else max(1, int(self.jobs))
             if jobs > 1 and len(tasks) > 1:
                 with ThreadPoolExecutor(max_workers=jobs) as pool:
                     results = list(pool.map(run, tasks))
@@ -576,10 +599,11 @@ class _CCAMetric(SimilarityMetric):
         if reduced and perm is None:
             n = a[0].u.shape[0]
             warnings.warn(
-                f"{self.name}: for {len(reduced)} pair(s) of views the kept SVD directions exceeded what "
+                f"SVCCA/PWCCA [{self.name}]: for {len(reduced)} pair(s) of views the kept SVD directions exceeded what "
                 f"n = {n} examples support (k_a + k_b > n - 1); both were reduced to at most {(n - 1) // 2}. "
                 "Canonical correlations are biased upwards unless n is much larger than the dimensions: use "
-                "more sentences, a lower cca_keep_variance or cca_max_dims.",
+                "more sentences, a lower cca_keep_variance or cca_max_dims (the alignment table states the "
+                "dimensions used per pair in dims_a, dims_b and dims_rule).",
                 SmallSampleWarning,
                 stacklevel=2,
             )
@@ -592,6 +616,13 @@ class _CCAMetric(SimilarityMetric):
         same = b is None
         sb = a if same else b
         values = self._matrix(a, sb, same)
+        dims_a = np.zeros(values.shape, dtype=np.int64)
+        dims_b = np.zeros(values.shape, dtype=np.int64)
+        rule = np.empty(values.shape, dtype=object)
+        for i, s in enumerate(a):
+            for j, t in enumerate(sb):
+                dims_a[i, j], dims_b[i, j] = self._caps(s, t)
+                rule[i, j] = self._rule(s, t, int(dims_a[i, j]), int(dims_b[i, j]))
         null = boot = None
         if permutations is not None:
             null = np.stack([self._matrix(a, sb, False, np.asarray(p)) for p in permutations])
@@ -602,7 +633,18 @@ class _CCAMetric(SimilarityMetric):
                 rb = ra if same else [self.prepare(s.x[idx], {}) for s in sb]
                 reps.append(self._matrix(ra, rb, same))
             boot = np.stack(reps)
-        return PairResult(values, null, boot)
+        return PairResult(values, null, boot, dims_a, dims_b, rule)
+
+    def _rule(self, sa: _CCAState, sb: _CCAState, ka: int, kb: int) -> str:
+        kv = self.keep_variance
+        rule = "full numerical rank" if kv is None or kv >= 1.0 else f"{kv:.4g} of the variance"
+        if self.max_dims is not None:
+            rule += f", at most {self.max_dims}"
+        if (ka, kb) != (sa.k, sb.k):
+            n = sa.u.shape[0]
+            rule += (f"; capped at (n-1)//2 = {(n - 1) // 2} because {sa.k} + {sb.k} > n - 1 = {n - 1} "
+                     "(more would make canonical correlations 1 by construction)")
+        return rule
 
 
 @METRICS.register("svcca")
@@ -635,6 +677,7 @@ class PWCCAMetric(_CCAMetric):
 @dataclass
 class _RetrievalState:
     z: np.ndarray  # unit rows
+    z32: np.ndarray  # the same in float32 (the screen of retrieval_outcomes)
 
 
 @METRICS.register("retrieval")
@@ -660,7 +703,8 @@ class Retrieval(SimilarityMetric):
             raise DataError(f"{self.name}: views have different widths ({desc}); cosine retrieval needs one space.")
 
     def prepare(self, x: np.ndarray, cache: dict[str, Any], *, for_bootstrap: bool = True) -> _RetrievalState:
-        return _RetrievalState(z=unit_rows(x, self.center))
+        z = unit_rows(x, self.center)
+        return _RetrievalState(z=z, z32=z.astype(np.float32))
 
     def evaluate(self, a, b=None, *, permutations=None, bootstraps=None) -> PairResult:
         same = b is None
@@ -668,37 +712,46 @@ class Retrieval(SimilarityMetric):
         n = a[0].z.shape[0]
         idx = np.arange(n)
         na, nb = len(a), len(sb)
-        values = np.empty((na, nb))
-        null = None if permutations is None else np.empty((len(permutations), na, nb))
-        boot = None if bootstraps is None else np.empty((len(bootstraps), na, nb))
-        perms = None if permutations is None else np.asarray(permutations)
-        boots = None if bootstraps is None else np.asarray(bootstraps)
-
-        def fill(i: int, j: int, top: np.ndarray, uniq: np.ndarray) -> None:
-            correct = (top == idx) & uniq
-            values[i, j] = correct.mean()
-            if perms is not None and null is not None:
-                # The second view re-paired: query k's partner is candidate perm[k].
-                null[:, i, j] = ((top[None, :] == perms) & uniq[None, :]).mean(axis=1)
-            if boots is not None and boot is not None:
-                boot[:, i, j] = correct[boots].mean(axis=1)
-
+        # Every (query view, candidate view) cell's nearest neighbours; resamples reuse them.
+        cells: list[tuple[int, int]] = []
+        tops: list[np.ndarray] = []
+        uniqs: list[np.ndarray] = []
         for i, s in enumerate(a):
             for j, t in enumerate(sb):
                 if same and j < i:
                     continue
                 if same and i == j:
-                    values[i, i] = 1.0
-                    if null is not None:
-                        top = np.arange(n)
-                        null[:, i, i] = (top[None, :] == perms).mean(axis=1)
-                    if boot is not None:
-                        boot[:, i, i] = 1.0
+                    cells.append((i, i))
+                    tops.append(idx)
+                    uniqs.append(np.ones(n, dtype=bool))
                     continue
-                t_xy, u_xy, t_yx, u_yx = retrieval_outcomes(s.z, t.z)
-                fill(i, j, t_xy, u_xy)
+                t_xy, u_xy, t_yx, u_yx = retrieval_outcomes(s.z, t.z, zx32=s.z32, zy32=t.z32)
+                cells.append((i, j))
+                tops.append(t_xy)
+                uniqs.append(u_xy)
                 if same:
-                    fill(j, i, t_yx, u_yx)
+                    cells.append((j, i))
+                    tops.append(t_yx)
+                    uniqs.append(u_yx)
+        top = np.stack(tops)  # (cells, n)
+        uniq = np.stack(uniqs)
+        ci = np.array([c[0] for c in cells])
+        cj = np.array([c[1] for c in cells])
+        correct = ((top == idx[None, :]) & uniq).astype(np.float64)
+        values = np.empty((na, nb))
+        values[ci, cj] = correct.mean(axis=1)
+        null = boot = None
+        if permutations is not None:
+            # The second view re-paired: query k's partner is candidate perm[k].
+            perms = np.asarray(permutations)
+            null = np.empty((len(perms), na, nb))
+            for r, perm in enumerate(perms):
+                null[r][ci, cj] = ((top == perm[None, :]) & uniq).mean(axis=1)
+        if bootstraps is not None:
+            # Queries resampled: the share correct, weighted by each query's multiplicity.
+            counts = _weights(np.asarray(bootstraps), n)
+            boot = np.empty((len(counts), na, nb))
+            boot[:, ci, cj] = (counts @ correct.T) / n
         return PairResult(values, null, boot)
 
 

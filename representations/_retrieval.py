@@ -45,16 +45,30 @@ def unit_rows(x: np.ndarray, center: bool) -> np.ndarray:
 
 
 def retrieval_outcomes(
-    zx: np.ndarray, zy: np.ndarray, *, block: int = 2048
+    zx: np.ndarray, zy: np.ndarray, *, block: int = 2048, screen: bool = True,
+    zx32: np.ndarray | None = None, zy32: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest neighbours in both directions, by blocks of queries.
+    """Nearest neighbours in both directions.
+
+    With ``screen=True`` (and ``n <= SCREEN_MAX_N``) the ``n x n`` cosines are
+    computed once in float32 (half the time of float64), and every query
+    whose float32 best score does not beat its runner-up by more than the
+    float32 rounding bound (:func:`screen_tolerance`) is recomputed in
+    float64; since float32 scores are within half that bound of the exact
+    ones, every other query has the same nearest neighbour, and the same
+    uniqueness, as the float64 computation. ``screen=False`` is the plain
+    float64 computation by blocks of queries.
 
     Parameters
     ----------
     zx, zy : ndarray of shape (n, d_x), (n, d_y)
         Unit rows (see :func:`unit_rows`); ``d_x == d_y``.
     block : int
-        Queries per block (memory ``block * n`` floats).
+        Queries per block of the float64 path (memory ``block * n`` floats).
+    screen : bool, default=True
+        Use the float32 screen.
+    zx32, zy32 : ndarray, optional
+        ``zx``, ``zy`` already cast to float32 (computed once per view by the alignment maps).
 
     Returns
     -------
@@ -64,6 +78,53 @@ def retrieval_outcomes(
         Whether that best score is strictly above every other score (no tie).
     top_yx, unique_yx : the same for queries from ``zy``.
     """
+    n = zx.shape[0]
+    if screen and 2 <= n <= SCREEN_MAX_N:
+        ax = zx.astype(np.float32) if zx32 is None else zx32
+        ay = zy.astype(np.float32) if zy32 is None else zy32
+        s32 = ax @ ay.T
+        tol = screen_tolerance(zx.shape[1])
+        t_xy, u_xy = _screened_rows(s32, zx, zy, tol)
+        t_yx, u_yx = _screened_rows(np.ascontiguousarray(s32.T), zy, zx, tol)
+        return t_xy, u_xy, t_yx, u_yx
+    return _exact_outcomes(zx, zy, block)
+
+
+SCREEN_MAX_N = 8192
+
+
+def screen_tolerance(d: int) -> float:
+    """Twice the float32 error bound of a cosine of two unit vectors of length ``d``.
+
+    ``|fl32(x.y) - x.y| <= gamma_d sum_i |x_i y_i| + 2u <= (d + 2) u / (1 - d u)`` with
+    ``u = 2**-24`` (Higham 2002, eq. 3.5, plus the rounding of the inputs); two
+    scores further apart than twice that are ordered the same in float32 and exactly.
+    """
+    u = 2.0**-24
+    return 2.0 * (d + 3) * u / (1.0 - (d + 3) * u) * 1.01
+
+
+def _screened_rows(s32: np.ndarray, zq: np.ndarray, zc: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Best candidate per row of the float32 scores, float64 where the margin is within ``tol``."""
+    b = s32.shape[0]
+    rows = np.arange(b)
+    top = np.argmax(s32, axis=1)
+    best = s32[rows, top]
+    s32[rows, top] = -np.inf
+    second = s32.max(axis=1)
+    s32[rows, top] = best
+    uniq = np.ones(b, dtype=bool)
+    close = np.flatnonzero(best.astype(np.float64) - second <= tol)
+    if len(close):
+        s = zq[close] @ zc.T
+        mx = s.max(axis=1)
+        top[close] = np.argmax(s, axis=1)
+        uniq[close] = np.count_nonzero(s == mx[:, None], axis=1) == 1
+    return top, uniq
+
+
+def _exact_outcomes(zx: np.ndarray, zy: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Float64 nearest neighbours in both directions, by blocks of queries."""
     n = zx.shape[0]
     top_xy = np.empty(n, dtype=np.int64)
     uniq_xy = np.empty(n, dtype=bool)

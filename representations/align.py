@@ -8,7 +8,8 @@ shuffled) and a percentile bootstrap interval over sentences; and, per
 language, the layer-by-layer similarity matrix. Writes::
 
     <out>/alignment.parquet, alignment.csv        model, layer, lang_a, lang_b, metric, value,
-                                                  ci_low, ci_high, p_value, n
+                                                  ci_low, ci_high, p_value, n, null_level, null_draws,
+                                                  dims_a, dims_b, dims_rule, length_control
     <out>/layer_similarity.parquet, .csv          model, lang, layer_a, layer_b, metric, value, n
     <out>/config.yaml                             the resolved configuration
     <out>/figures/heatmap_<metric>_L<layer>.png   languages ordered by hierarchical clustering
@@ -26,13 +27,15 @@ from __future__ import annotations
 import inspect
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from probes.cli import SuiteArgumentParser, run_main
 from probes.config import load_config, save_config, split_list
@@ -43,7 +46,7 @@ from representations._maps import ALIGNMENT_COLUMNS, LAYER_COLUMNS, alignment_ma
 from representations._metrics import METRICS, SimilarityMetric
 from representations.figures import parse_pair, plot_heatmap, plot_layer_curves
 
-__all__ = ["AlignConfig", "align", "aligned_rows", "build_metrics", "main"]
+__all__ = ["AlignConfig", "StoreViews", "align", "aligned_rows", "build_metrics", "main", "sentence_log_lengths"]
 
 DEFAULT_METRICS = ["cka", "svcca", "pwcca", "retrieval"]
 
@@ -100,8 +103,25 @@ class AlignConfig:
     threads : int or None
         BLAS threads (default: the library's default).
     jobs : int or None
-        Threads evaluating SVCCA/PWCCA pairs in parallel (default 1: on a busy machine more
-        threads than free cores slow LAPACK down).
+        Threads evaluating SVCCA/PWCCA pairs in parallel (default: the CPUs this process may
+        use; 1 inside Ray tasks).
+    null_draws : int
+        Random re-pairings behind the ``null_level`` column of metrics without
+        p-values (with p-values: the mean of their permutation null).
+    cca_null_draws : int
+        The same for SVCCA/PWCCA without p-values (each draw costs one extra
+        eigendecomposition per pair).
+    length_control : bool
+        Also compute every metric on sentence vectors residualised on log token
+        count (rows ``<metric>_lenctl``, ``length_control = True``).
+    backend : str
+        ``serial`` (this process) or ``ray`` (one Ray task per layer and per
+        language's layer matrix).
+    ray_address : str or None
+        Address of a running Ray cluster; none starts a local one with
+        ``workers`` CPUs (stopped afterwards); an already initialised Ray is used as is.
+    workers : int
+        CPUs of the local Ray started without an address.
     overwrite : bool
         Replace existing results in ``out``.
     """
@@ -126,6 +146,12 @@ class AlignConfig:
     seed: int = 0
     threads: int | None = None
     jobs: int | None = None
+    null_draws: int = 10
+    cca_null_draws: int = 1
+    length_control: bool = True
+    backend: str = "serial"
+    ray_address: str | None = None
+    workers: int = 2
     overwrite: bool = False
 
     def validate(self) -> None:
@@ -138,7 +164,11 @@ class AlignConfig:
             raise ConfigError(f"metrics {self.metrics} lists a metric twice.")
         for m in self.metrics:
             METRICS.get(m)  # unknown names raise, listing the available ones
-        for key in ("n_permutations", "n_bootstrap"):
+        if self.backend not in ("serial", "ray"):
+            raise ConfigError(f"backend must be 'serial' or 'ray', got {self.backend!r}.")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}.")
+        for key in ("n_permutations", "n_bootstrap", "null_draws", "cca_null_draws"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}.")
         if not 0.0 < self.ci_level < 1.0:
@@ -238,6 +268,84 @@ def aligned_rows(store: Any, languages: Sequence[str]) -> tuple[dict[str, np.nda
     return rows, order, dropped
 
 
+def sentence_log_lengths(store: Any, languages: Sequence[str], ids: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Per language, ``log(n_tokens)`` of the sentences ``ids`` (aligned order), for the length control."""
+    out = {}
+    for lang in languages:
+        df = store.sentence_index(lang)
+        if "n_tokens" not in df.columns:
+            raise DataError(f"The sentence index of {lang!r} in store {str(store.path)!r} has no n_tokens column "
+                            f"(columns: {list(df.columns)}); re-extract with a current probes.extract or pass "
+                            "--no-length-control.")
+        tokens = pd.Series(df["n_tokens"].to_numpy(dtype=np.float64), index=df["sentence_id"].astype(str).to_numpy())
+        out[lang] = np.log(np.maximum(tokens.loc[list(ids)].to_numpy(), 1.0))
+    return out
+
+
+class StoreViews:
+    """Picklable ``(lang, layer) -> sentence array`` of a store, opened lazily in each process (Ray workers)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._store: Any = None
+
+    def __call__(self, lang: str, layer: int) -> np.ndarray:
+        if self._store is None:
+            from probes.store import ActivationStore
+
+            self._store = ActivationStore(self.path)
+        return self._store.sentences(lang, layer)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_store": None}
+
+
+def _in_task(fn: Any, threads: int, *args: Any) -> Any:
+    """Run one unit of the map in a Ray worker with ``threads`` BLAS threads."""
+    with threadpool_limits(threads):
+        return fn(*args)
+
+
+@contextmanager
+def _runner(cfg: AlignConfig, say: Any) -> Iterator[Any]:
+    """The map's runner: None (in this process) or Ray tasks, one per layer / language.
+
+    Same semantics as ``transfer.run``'s Ray backend: ``ray_address`` connects to a
+    running cluster, none starts a local Ray with ``workers`` CPUs that is shut
+    down afterwards, and a Ray already initialised by the caller is used and left
+    running. A failed task fails the map (no partial alignment table).
+    """
+    if cfg.backend != "ray":
+        yield None
+        return
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("backend 'ray' needs the ray package: pip install 'crossling[ray]'.") from None
+    started = False
+    if not ray.is_initialized():
+        if cfg.ray_address:
+            ray.init(address=cfg.ray_address, ignore_reinit_error=True, log_to_driver=False)
+        else:
+            ray.init(num_cpus=cfg.workers, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+        started = True
+    remote = ray.remote(num_cpus=1, max_retries=0)(_in_task)
+    threads = int(cfg.threads or 1)
+
+    def run(fn: Any, args: list[tuple[Any, ...]]) -> list[Any]:
+        # args are (get, plan, unit...) with one shared plan: put it in the object store once.
+        plan_ref = ray.put(args[0][1]) if args else None
+        refs = [remote.remote(fn, threads, a[0], plan_ref, *a[2:]) for a in args]
+        say(f"{len(refs)} {fn.__name__} task(s) on Ray ({ray.cluster_resources().get('CPU', 0):g} CPUs)")
+        return ray.get(refs)
+
+    try:
+        yield run
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def _layers(spec: str, available: Sequence[int]) -> list[int]:
     s = str(spec).strip().lower()
     if s in ("all", ""):
@@ -295,6 +403,8 @@ def align(cfg: AlignConfig, *, log: Any = None) -> tuple[pd.DataFrame, pd.DataFr
         raise ConfigError(f"Need at least two languages to align; store {str(store.path)!r} has {store.languages} "
                           f"and languages = {languages}.")
     layers = _layers(cfg.layers, store.layers)
+    if cfg.backend == "ray" and cfg.jobs is None:
+        cfg = replace(cfg, jobs=1)  # one CPU per Ray task: no threads over CCA pairs inside it
     metrics = build_metrics(cfg)
     pairs = [parse_pair(p) for p in cfg.pairs] if cfg.pairs else _default_pairs(languages)
     for a, b in pairs:
@@ -310,18 +420,20 @@ def align(cfg: AlignConfig, *, log: Any = None) -> tuple[pd.DataFrame, pd.DataFr
         + (f" (dropped without a counterpart: {lost})" if lost else ""))
     resample = _resample_names(cfg, metrics)
 
-    from contextlib import nullcontext
-
-    from threadpoolctl import threadpool_limits
+    covariates = sentence_log_lengths(store, languages, ids) if cfg.length_control else None
+    if covariates is not None:
+        say("length control: every metric also on sentence vectors residualised on log token count "
+            "(rows <metric>_lenctl)")
 
     with DirLock(out):
         t0 = time.perf_counter()
         ctx = threadpool_limits(cfg.threads) if cfg.threads else nullcontext()
-        with ctx:
+        with ctx, _runner(cfg, say) as runner:
             table, layer_table = alignment_maps(
-                lambda lang, layer: store.sentences(lang, layer), languages, layers, metrics, rows=rows,
+                StoreViews(store.path), languages, layers, metrics, rows=rows,
                 n_permutations=cfg.n_permutations, n_bootstrap=cfg.n_bootstrap, ci_level=cfg.ci_level,
-                resample=resample, layer_matrices=cfg.layer_matrices, seed=cfg.seed, progress=say,
+                resample=resample, layer_matrices=cfg.layer_matrices, seed=cfg.seed, null_draws=cfg.null_draws,
+                cca_null_draws=cfg.cca_null_draws, covariates=covariates, runner=runner, progress=say,
             )
         table.insert(0, "model", store.model)
         layer_table.insert(0, "model", store.model)
@@ -372,7 +484,14 @@ def build_parser() -> SuiteArgumentParser:
     p.add_argument("--no-figures", dest="figures", action="store_const", const=False, help="write no figures")
     p.add_argument("--seed", type=int, help="seed of the resamples (default 0)")
     p.add_argument("--threads", type=int, help="BLAS threads (default: library default)")
-    p.add_argument("--jobs", type=int, help="threads over SVCCA/PWCCA pairs (default 1)")
+    p.add_argument("--jobs", type=int, help="threads over SVCCA/PWCCA pairs (default: the CPUs available)")
+    p.add_argument("--null-draws", type=int, help="re-pairings behind null_level without p-values (default 10)")
+    p.add_argument("--cca-null-draws", type=int, help="the same for SVCCA/PWCCA (default 1)")
+    p.add_argument("--no-length-control", dest="length_control", action="store_const", const=False,
+                   help="skip the length-controlled rows (<metric>_lenctl)")
+    p.add_argument("--backend", help="serial (default) or ray: one Ray task per layer / language")
+    p.add_argument("--ray-address", dest="ray_address", help="running Ray cluster (default: start a local one)")
+    p.add_argument("--workers", type=int, help="CPUs of the local Ray started without --ray-address (default 2)")
     p.add_argument("--overwrite", action="store_const", const=True, help="replace existing results")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p

@@ -30,12 +30,21 @@ def test_cli_end_to_end(tiny_store, tmp_path):
     st = ActivationStore(tiny_store)
     table = pd.read_parquet(out / "alignment.parquet")
     assert list(table.columns) == ["model", "layer", "lang_a", "lang_b", "metric", "value", "ci_low", "ci_high",
-                                   "p_value", "n"]
+                                   "p_value", "n", "null_level", "null_draws", "dims_a", "dims_b", "dims_rule",
+                                   "length_control"]
     assert (table["model"] == st.model).all()
     n_layers = len(st.layers)
-    # 4 languages: 6 unordered pairs (cka, svcca), 12 ordered pairs (pwcca, retrieval)
-    assert table.groupby("metric").size().to_dict() == {"cka": 6 * n_layers, "svcca": 6 * n_layers,
-                                                         "pwcca": 12 * n_layers, "retrieval": 12 * n_layers}
+    # 4 languages: 6 unordered pairs (cka, svcca), 12 ordered pairs (pwcca, retrieval); each also length-controlled
+    sizes = {"cka": 6 * n_layers, "svcca": 6 * n_layers, "pwcca": 12 * n_layers, "retrieval": 12 * n_layers}
+    assert table.groupby("metric").size().to_dict() == {**sizes, **{f"{m}_lenctl": v for m, v in sizes.items()}}
+    assert (table["length_control"] == table["metric"].str.endswith("_lenctl")).all()
+    # Null levels: from the 19 permutations where drawn, else from sampled re-pairings (1 for CCA, 10 otherwise).
+    assert (table[table.metric.isin(["cka", "retrieval"])]["null_draws"] == 19).all()
+    assert (table[table.metric.isin(["svcca", "pwcca"])]["null_draws"] == 1).all()
+    assert table["null_level"].notna().all()
+    cca = table[table.metric.isin(["svcca", "pwcca"])]
+    assert (cca["dims_a"] <= 12).all() and cca["dims_rule"].str.contains("at most 12").all()
+    assert (table[table.metric == "cka"]["dims_a"] == np.asarray(st.sentences("en", 0)).shape[1]).all()
     assert (table["n"] == 40).all()
     csv = pd.read_csv(out / "alignment.csv")
     assert len(csv) == len(table)
@@ -57,6 +66,17 @@ def test_cli_end_to_end(tiny_store, tmp_path):
     assert got["value"].item() == pytest.approx(linear_cka(x, y, debiased=True), abs=1e-9)
     r = table.query("metric == 'retrieval' and layer == @layer and lang_a == 'en' and lang_b == 'de'")
     assert r["value"].item() == pytest.approx(retrieval_accuracy(x, y).x_to_y)
+    # The length-controlled CKA: both languages residualised on their own log token counts.
+    toks = {lang: st.sentence_index(lang).set_index(st.sentence_index(lang)["sentence_id"].astype(str))["n_tokens"]
+            for lang in ("en", "de")}
+    design = {lang: np.c_[np.ones(len(order)), np.log(toks[lang].loc[order].to_numpy(float))] for lang in toks}
+
+    def resid(v, z):
+        return v - z @ np.linalg.lstsq(z, v, rcond=None)[0]
+
+    got = table.query("metric == 'cka_lenctl' and layer == @layer and lang_a in ('en', 'de') and lang_b in ('en', 'de')")
+    want = linear_cka(resid(x, design["en"]), resid(y, design["de"]), debiased=True)
+    assert got["value"].item() == pytest.approx(want, abs=1e-9)
     # Layer-by-layer matrices, config, figures.
     lt = pd.read_parquet(out / "layer_similarity.parquet")
     assert len(lt) == 4 * 4 * n_layers * n_layers and (lt["model"] == st.model).all()
