@@ -89,19 +89,55 @@ def sklearn_cell(store: ActivationStore, ld, lang: str, layer: int, names: list[
     return out
 
 
+def suite_sweep(store: ActivationStore, tasks: list[str], by_lang: dict[str, list[int]],
+                settings: list[tuple[float, int]]) -> dict[tuple[float, int], tuple[pd.DataFrame, float]]:
+    """The suite's in-language test accuracies on the cells for each ``(tol, max_iter)``, and its
+    seconds per setting (labels and features prepared once per cell, as in a grid run)."""
+    from dataclasses import replace
+
+    from probes.probing import _single_blas
+    from probes.train import COLUMNS, _cell_input, _lang_cell
+
+    out: dict[tuple[float, int], tuple[list, float]] = {s: ([], 0.0) for s in settings}
+    for lang, layers in by_lang.items():
+        cfg = TrainConfig(activations=str(store.path), tasks=tasks, langs=[lang],
+                          figures=False)
+        lds, objs, _, _ = _prepare(store, [lang], cfg)
+        clf = [t.task_name for t in objs if t.level == "word" and t.kind == "classification"]
+        for layer in layers:
+            with _single_blas():
+                inp = _cell_input(store, lds[lang], layer, lambda: True)
+                for tol, mi in settings:
+                    t0 = time.perf_counter()
+                    rows, _, _ = _lang_cell(store, replace(cfg, tol=tol, max_iter=mi), lds[lang], layer, clf, [], [],
+                                            inp)
+                    rows_, secs = out[(tol, mi)]
+                    out[(tol, mi)] = (rows_ + rows, secs + time.perf_counter() - t0)
+    res = {}
+    for key, (rows, secs) in out.items():
+        df = pd.DataFrame(rows, columns=list(COLUMNS))
+        df = df[(df.probe == "linear") & (df.metric == "accuracy")].rename(columns={"value": "suite"})
+        res[key] = (df[["lang", "layer", "task", "n_test", "suite"]].reset_index(drop=True), secs)
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--activations", default="runs/pud-e5")
     ap.add_argument("--group", choices=["tuning", "heldout"], required=True)
     ap.add_argument("--tasks", default="upos,deprel,morph:all")
-    ap.add_argument("--tune-layers", type=int, default=2)
-    ap.add_argument("--heldout-layers", type=int, default=4)
+    ap.add_argument("--tune-layers", type=int, default=1)
+    ap.add_argument("--heldout-layers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=20)
     ap.add_argument("--min-test", type=int, default=300)
     ap.add_argument("--tols", default="", help="comma list of solver tolerances to compare (empty: baseline only)")
     ap.add_argument("--max-iters", default="", help="comma list of max_iter, one per tol (default 100)")
     ap.add_argument("--cache", required=True, help="JSON of scikit-learn accuracies (read and extended)")
     ap.add_argument("--out", default="", help="JSON of the comparison")
+    ap.add_argument("--reference-tol", type=float, default=0.0,
+                    help="compare with the suite at this tolerance instead of scikit-learn (tuning without sklearn)")
+    ap.add_argument("--reference-max-iter", type=int, default=1000)
+    ap.add_argument("--no-sklearn", action="store_true", help="compare only the cells already in --cache")
     args = ap.parse_args()
 
     store = ActivationStore(args.activations)
@@ -114,39 +150,49 @@ def main() -> int:
     for lang, layer in cells:
         by_lang.setdefault(lang, []).append(layer)
     base = TrainConfig(activations=args.activations, tasks=args.tasks.split(","), figures=False)
-    for lang, layers in by_lang.items():
-        todo = [l for l in layers if (lang, l) not in have]
-        if not todo:
+    # one layer of every language before the next layer of any (a run cut short still covers every language)
+    order = sorted(cells, key=lambda c: (by_lang[c[0]].index(c[1]), c[0]))
+    lds_of: dict = {}
+    for lang, layer in order:
+        if (lang, layer) in have or args.no_sklearn:
             continue
-        one = TrainConfig(activations=args.activations, tasks=base.tasks, langs=[lang], figures=False)
-        lds, objs, _, _ = _prepare(store, [lang], one)
-        names = [t.task_name for t in objs if t.level == "word" and t.kind == "classification"]
-        for layer in todo:
-            t0 = time.perf_counter()
-            rows = sklearn_cell(store, lds[lang], lang, layer, names, args.min_test, base.C[0])
-            cache["rows"] += rows
-            cache["cells"].append([lang, layer])
-            cache_p.write_text(json.dumps(cache, indent=1) + "\n")
-            print(f"sklearn {lang} L{layer}: {len(rows)} probes in {time.perf_counter() - t0:.1f}s", flush=True)
-    sk = pd.DataFrame(cache["rows"])
+        if lang not in lds_of:
+            one = TrainConfig(activations=args.activations, tasks=base.tasks, langs=[lang], figures=False)
+            lds, objs, _, _ = _prepare(store, [lang], one)
+            names = [t.task_name for t in objs if t.level == "word" and t.kind == "classification"]
+            lds_of[lang] = (lds[lang], names)
+        ld, names = lds_of[lang]
+        t0 = time.perf_counter()
+        rows = sklearn_cell(store, ld, lang, layer, names, args.min_test, base.C[0])
+        cache["rows"] += rows
+        cache["cells"].append([lang, layer])
+        cache_p.write_text(json.dumps(cache, indent=1) + "\n")
+        print(f"sklearn {lang} L{layer}: {len(rows)} probes in {time.perf_counter() - t0:.1f}s", flush=True)
+    sk = pd.DataFrame(cache["rows"], columns=["lang", "layer", "task", "n_test", "sklearn", "sklearn_n_iter",
+                                              "sklearn_seconds"])
     sk = sk[sk.set_index(["lang", "layer"]).index.isin(cells)]
     results = []
     tols = [float(t) for t in args.tols.split(",") if t]
     iters = [int(m) for m in args.max_iters.split(",") if m] or [100] * len(tols)
-    for tol, mi in zip(tols, iters):
-        parts, secs = [], 0.0
-        for lang, layers in by_lang.items():
-            cfg = TrainConfig(activations=args.activations, tasks=base.tasks, langs=[lang], figures=False,
-                              layers=",".join(str(l) for l in layers), tol=tol, max_iter=mi)
-            t0 = time.perf_counter()
-            df = train_grid(cfg, progress=False)
-            secs += time.perf_counter() - t0
-            parts.append(df[(df.probe == "linear") & (df.metric == "accuracy") & (df.train_lang == df.test_lang)])
-        suite = pd.concat(parts).rename(columns={"value": "suite"})[["lang", "layer", "task", "suite"]]
-        m = sk.merge(suite, on=["lang", "layer", "task"])
-        d = (m.suite - m.sklearn) * 100
-        res = {"group": args.group, "tol": tol, "max_iter": mi, "n_cells": len(cells), "n_probes": len(m),
-               "suite_seconds": round(secs, 1),
+    ref = None
+    settings = list(zip(tols, iters))
+    rkey = (args.reference_tol, args.reference_max_iter)
+    sweep = suite_sweep(store, base.tasks, by_lang, settings + ([rkey] if args.reference_tol else []))
+    if args.reference_tol:  # the suite itself, converged: a reference that costs no scikit-learn fit
+        ref = sweep[rkey][0]
+        ref = ref[ref.n_test >= args.min_test].rename(columns={"suite": "reference"})
+    for tol, mi in settings:
+        suite, secs = sweep[(tol, mi)]
+        if ref is not None:
+            m = ref.merge(suite.drop(columns="n_test"), on=["lang", "layer", "task"])
+            d = (m.suite - m.reference) * 100
+            versus = f"suite tol={args.reference_tol:g} max_iter={args.reference_max_iter}"
+        else:
+            m = sk.merge(suite.drop(columns="n_test"), on=["lang", "layer", "task"])
+            d = (m.suite - m.sklearn) * 100
+            versus = "sklearn LogisticRegression defaults"
+        res = {"group": args.group, "versus": versus, "tol": tol, "max_iter": mi, "n_cells": len(set(zip(m.lang, m.layer))),
+               "n_probes": len(m), "suite_seconds": round(secs, 1),
                "mean_abs_diff_points": round(float(d.abs().mean()), 3),
                "max_abs_diff_points": round(float(d.abs().max()), 3),
                "mean_signed_diff_points": round(float(d.mean()), 3),
