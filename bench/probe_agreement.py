@@ -113,6 +113,8 @@ def suite_sweep(store: ActivationStore, tasks: list[str], by_lang: dict[str, lis
                                             inp)
                     rows_, secs = out[(tol, mi)]
                     out[(tol, mi)] = (rows_ + rows, secs + time.perf_counter() - t0)
+                    print(f"  suite {lang} L{layer} tol={tol:g} max_iter={mi}: {time.perf_counter() - t0:.1f}s",
+                          flush=True)
     res = {}
     for key, (rows, secs) in out.items():
         df = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -137,11 +139,14 @@ def main() -> int:
     ap.add_argument("--reference-tol", type=float, default=0.0,
                     help="compare with the suite at this tolerance instead of scikit-learn (tuning without sklearn)")
     ap.add_argument("--reference-max-iter", type=int, default=1000)
+    ap.add_argument("--langs", default="", help="only these languages of the group (a smaller sample)")
     ap.add_argument("--no-sklearn", action="store_true", help="compare only the cells already in --cache")
     args = ap.parse_args()
 
     store = ActivationStore(args.activations)
     cells = sampled_cells(store, args.group, args.tune_layers, args.heldout_layers, args.seed)
+    if args.langs:
+        cells = [c for c in cells if c[0] in args.langs.split(",")]
     cache_p = Path(args.cache)
     cache = json.loads(cache_p.read_text()) if cache_p.is_file() else {"rows": [], "cells": []}
     have = {tuple(c) for c in cache["cells"]}
