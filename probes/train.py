@@ -125,7 +125,9 @@ class TrainConfig:
     morph_missing : str
         ``exclude`` (default) or ``none`` for words without a feature.
     max_iter, tol : int, float
-        L-BFGS settings (scikit-learn's defaults: 100, 1e-4).
+        L-BFGS settings: iterations, and the largest gradient component in whitened
+        coordinates at which a head stops (default 1e-4 since issue 20; 1e-3 before,
+        about 3x faster and 0.2 points further from the converged accuracies).
     mlp_hidden, mlp_epochs : int
         MLP probe size and training epochs.
     arc_rank, arc_steps : int
@@ -161,7 +163,7 @@ class TrainConfig:
     min_examples: int = 100
     morph_missing: str = "exclude"
     max_iter: int = 100
-    tol: float = 1e-3
+    tol: float = 1e-4
     mlp_hidden: int = 128
     mlp_epochs: int = 10
     arc_rank: int = 64
@@ -1010,6 +1012,7 @@ def build_parser() -> Any:
     p.add_argument("--min-examples", type=int, help="minimum labelled training words per cell (default 100)")
     p.add_argument("--morph-missing", help="exclude (default) or none: words without a feature")
     p.add_argument("--max-iter", type=int, help="L-BFGS iterations (default 100)")
+    p.add_argument("--tol", type=float, help="stop a head at this whitened gradient (default 1e-4; 1e-3 is ~3x faster)")
     p.add_argument("--no-figures", dest="figures", action="store_const", const=False, help="skip figures")
     p.add_argument("--threads", type=int, help="torch threads")
     p.add_argument("--backend", help="local (default) or ray: one Ray task per (language, layer) cell")
