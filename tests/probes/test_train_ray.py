@@ -41,6 +41,7 @@ def test_backend_is_validated(store_dir):
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # two Ray starts and four grids: about a minute
 def test_ray_grid_identical_to_local_and_cells_reused(store_dir, tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
     monkeypatch.setenv("RAY_worker_niceness", "0")  # Ray's default 15 starves the workers on a loaded machine
