@@ -91,6 +91,35 @@ def max_abs_diff(a: Path, b: Path) -> float:
                for g in sa.groups for l in sa.layers for x, y in ((sa.words, sb.words), (sa.sentences, sb.sentences)))
 
 
+def pair_hf(args, groups, langs) -> int:
+    """probes.extract (model loaded) and the batched HF loop, alternated (paired under a drifting load)."""
+    lm = load_model(args.model)
+    toks = [t for g in langs for t in tokenize_sentences(lm.tokenizer, groups[g], max_length=lm.max_length)]
+    n_tok = int(sum(len(t.ids) for t in toks))
+    suite, hf = [], []
+    tmp = Path(tempfile.mkdtemp(prefix="bench-extract-hf-"))
+    try:
+        for rep in range(args.pair_hf):
+            for name in (("suite", "hf") if rep % 2 == 0 else ("hf", "suite")):
+                if name == "hf":
+                    hf.append(hf_batched(lm, toks))
+                else:
+                    t0 = time.perf_counter()
+                    extract_sentences(lm, groups, tmp / f"s{rep}", layers="all", shard_size=args.shard_size,
+                                      progress=False)
+                    suite.append(time.perf_counter() - t0)
+                print(f"{name} rep {rep}: {(hf if name == 'hf' else suite)[-1]:.1f}s", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    res = {"model": args.model, "langs": langs, "tokens": n_tok, "threads": args.threads, "note": args.note,
+           "suite_seconds": [round(x, 2) for x in suite], "hf_batched_seconds": [round(x, 2) for x in hf],
+           "suite_over_hf_time_paired": [round(a / b, 3) for a, b in zip(suite, hf)],
+           "load_average_at_end": os.getloadavg()}
+    print(json.dumps(res, indent=1))
+    Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default=os.environ.get("CROSSLING_DATA", "../shared/data"))
@@ -103,6 +132,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--note", default="")
+    ap.add_argument("--pair-hf", type=int, default=0,
+                    help="only alternate probes.extract (model loaded) and the batched HF loop this many times")
     ap.add_argument("--json", default=str(REPO / "docs" / "bench-extract-ray.json"))
     ap.add_argument("--md", default=str(REPO / "docs" / "bench-extract.md"))
     args = ap.parse_args()
@@ -113,6 +144,8 @@ def main() -> int:
     langs = args.langs.split(",")
     corpus = load_corpus("pud", data_dir=Path(args.data_dir), langs=langs)
     groups = {g: corpus.sentences[g][: args.n] for g in langs}
+    if args.pair_hf:
+        return pair_hf(args, groups, langs)
     os.environ.setdefault("RAY_worker_niceness", "0")  # Ray's default 15 would starve the workers under load
     t0 = time.perf_counter()
     ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
