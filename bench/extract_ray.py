@@ -132,6 +132,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--note", default="")
+    ap.add_argument("--ray-only", action="store_true", help="only the paired local/ray runs (no baselines)")
     ap.add_argument("--pair-hf", type=int, default=0,
                     help="only alternate probes.extract (model loaded) and the batched HF loop this many times")
     ap.add_argument("--json", default=str(REPO / "docs" / "bench-extract-ray.json"))
@@ -167,6 +168,16 @@ def main() -> int:
                 runs[name].append(time.perf_counter() - t0)
                 print(f"{name} rep {rep}: {runs[name][-1]:.1f}s", flush=True)
             diffs.append(max_abs_diff(tmp / f"local-{rep}", tmp / f"ray-{rep}"))
+        if args.ray_only:
+            res = {"model": args.model, "langs": langs, "sentences_per_lang": args.n, "shard_size": args.shard_size,
+                   "tokens": int(ActivationStore(tmp / "local-0").summary["tokens"].sum()), "note": args.note,
+                   "local_seconds": [round(x, 2) for x in runs["local"]],
+                   "ray_seconds": [round(x, 2) for x in runs["ray"]],
+                   "ray_over_local_paired": [round(r / l, 3) for l, r in zip(runs["local"], runs["ray"])],
+                   "max_abs_diff_vs_local_threads": max(diffs), "load_average_at_end": os.getloadavg()}
+            print(json.dumps(res, indent=1))
+            Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+            return 0
         # bitwise identity holds at equal torch threads per process (each Ray worker runs one)
         n = torch.get_num_threads()
         torch.set_num_threads(1)
