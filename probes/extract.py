@@ -95,6 +95,14 @@ class ExtractConfig:
         Only the first N sentences per language (quick looks).
     overwrite : bool
         Redo a finished extraction.
+    backend : {"local", "ray"}
+        ``local`` encodes in this process; ``ray`` encodes the shards on Ray
+        workers (``workers`` actors, one model each, one GPU each on ``cuda``);
+        the store is assembled here, identical to a local run's.
+    workers : int
+        Ray workers (and the CPUs of a local Ray started by the run).
+    ray_address : str or None
+        Address of a running Ray cluster; none starts a local one (stopped afterwards).
     corpus_options : dict
         Extra options passed to the corpus loader (e.g. ``paths`` for ``conllu``, ``split`` for ``ud``).
     """
@@ -120,6 +128,9 @@ class ExtractConfig:
     limit: int | None = None
     overwrite: bool = False
     corpus_options: dict[str, Any] = field(default_factory=dict)
+    backend: str = "local"
+    workers: int = 2
+    ray_address: str | None = None
 
     def validate(self) -> None:
         from probes.encode import DTYPE_CHOICES, POOLING_CHOICES
@@ -143,6 +154,9 @@ class ExtractConfig:
         from probes.layers import check_layer_spec
 
         check_layer_spec(self.layers)  # syntax only; the range once the layer count is known
+        from probes._ray import check_backend
+
+        check_backend(self.backend, self.workers)
 
     def resolved_out(self) -> Path:
         if self.out:
@@ -356,7 +370,10 @@ class _Run:
     def __init__(self, out: Path, loaded_factory: Any, layers_spec: Any, cfg: dict[str, Any], pool: str,
                  dtype: str, store_dtype: str, final_norm: str, prefix: str, max_tokens: int,
                  max_length: int | None, shard_size: int, device: str, corpus_info: dict[str, Any],
-                 progress: bool = True):
+                 progress: bool = True, backend: str = "local", workers: int = 2, ray_address: str | None = None,
+                 worker_threads: int = 1):
+        self.backend, self.workers, self.ray_address = backend, workers, ray_address
+        self.worker_threads = worker_threads
         self.out = out
         self.loaded_factory = loaded_factory
         self.layers_spec = layers_spec
@@ -444,12 +461,18 @@ class _Run:
         max_length = min(self.max_length or loaded.max_length, loaded.max_length)
         encoder = Encoder(loaded, layers, pool=self.pool, dtype=self.dtype, final_norm=self.final_norm,
                           max_tokens=self.max_tokens, device=self.device)
+        if self.backend == "ray":  # the shards on Ray workers; assembled below exactly as after a local run
+            from probes._extract_ray import encode_shards_on_ray
+
+            encode_shards_on_ray(self, groups, layers, max_length, workers=self.workers,
+                                 ray_address=self.ray_address, threads=self.worker_threads, progress=self.progress)
         summary = []
         todo_sents = 0
         for g, sents in groups.items():
             if not (self.out / ".work" / g / "DONE.json").is_file():
                 todo_sents += len(sents)
-        bar = tqdm(total=todo_sents, unit="sent", disable=not self.progress, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=todo_sents, unit="sent", disable=not self.progress or self.backend == "ray", file=sys.stderr,
+                   dynamic_ncols=True)
         tok_total, t_start = 0, time.perf_counter()
         for g in groups:
             _safe_group(g)
@@ -639,6 +662,10 @@ def extract_sentences(
     progress: bool = True,
     seed: int = 0,
     cache_dir: str | None = None,
+    backend: str = "local",
+    workers: int = 2,
+    ray_address: str | None = None,
+    worker_threads: int = 1,
 ) -> ActivationStore:
     """Extract ``groups`` (name -> sentences) into a store at ``out`` (Python API).
 
@@ -651,6 +678,9 @@ def extract_sentences(
         E.g. ``{"en": [...], "de": [...]}``; pairs set ``text_b``.
     out : path
         Store directory.
+    backend, workers, ray_address : str, int, str or None
+        Where the shards are encoded (see :class:`ExtractConfig`); ``worker_threads``
+        torch threads per Ray worker.
 
     Returns
     -------
@@ -682,7 +712,7 @@ def extract_sentences(
     corpus_info = {"name": corpus_name, "hash": _corpus_hash(groups),
                    "sentences": {g: len(v) for g, v in groups.items()}}
     run = _Run(Path(out), factory, layers, cfg, pool, dtype, store_dtype, final_norm, prefix, max_tokens,
-               max_length, shard_size, device, corpus_info, progress)
+               max_length, shard_size, device, corpus_info, progress, backend, workers, ray_address, worker_threads)
     return run.run(groups, overwrite)
 
 
@@ -711,6 +741,7 @@ def extract(cfg: ExtractConfig, progress: bool = True) -> ActivationStore:
         store_dtype=cfg.store_dtype, final_norm=cfg.final_norm, prefix=cfg.prefix, max_tokens=cfg.max_tokens,
         max_length=cfg.max_length, shard_size=cfg.shard_size, device=cfg.device, overwrite=cfg.overwrite,
         corpus_name=cfg.corpus, extra_config=extra, progress=progress, seed=cfg.seed, cache_dir=cfg.cache_dir,
+        backend=cfg.backend, workers=cfg.workers, ray_address=cfg.ray_address, worker_threads=cfg.threads or 1,
     )
     return store
 
@@ -763,6 +794,9 @@ def build_parser() -> Any:
     p.add_argument("--device", help="cpu (default) or cuda")
     p.add_argument("--paths", help="for --corpus conllu: comma-separated CoNLL-U files")
     p.add_argument("--overwrite", action="store_true", default=None, help="redo a finished extraction")
+    p.add_argument("--backend", help="local (default) or ray: encode the shards on Ray workers")
+    p.add_argument("--workers", type=int, help="Ray workers (default 2; CPUs of a local Ray)")
+    p.add_argument("--ray-address", dest="ray_address", help="running Ray cluster (default: start a local one)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p

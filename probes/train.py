@@ -125,7 +125,9 @@ class TrainConfig:
     morph_missing : str
         ``exclude`` (default) or ``none`` for words without a feature.
     max_iter, tol : int, float
-        L-BFGS settings (scikit-learn's defaults: 100, 1e-4).
+        L-BFGS settings: iterations, and the largest gradient component in whitened
+        coordinates at which a head stops (default 1e-4 since issue 20; 1e-3 before,
+        about 3x faster and 0.2 points further from the converged accuracies).
     mlp_hidden, mlp_epochs : int
         MLP probe size and training epochs.
     arc_rank, arc_steps : int
@@ -134,6 +136,13 @@ class TrainConfig:
         Draw figures after training.
     threads : int or None
         Torch threads (MLP and arc probes).
+    backend : {"local", "ray"}
+        ``ray`` fits each (language, layer) cell as a Ray task (cells saved as
+        in a local run; the table is identical to a local run's).
+    workers : int
+        CPUs of a local Ray started by the run.
+    ray_address : str or None
+        Address of a running Ray cluster; none starts a local one (stopped afterwards).
     """
 
     activations: str = ""
@@ -154,15 +163,21 @@ class TrainConfig:
     min_examples: int = 100
     morph_missing: str = "exclude"
     max_iter: int = 100
-    tol: float = 1e-3
+    tol: float = 1e-4
     mlp_hidden: int = 128
     mlp_epochs: int = 10
     arc_rank: int = 64
     arc_steps: int = 150
     figures: bool = True
     threads: int | None = None
+    backend: str = "local"
+    workers: int = 2
+    ray_address: str | None = None
 
     def validate(self) -> None:
+        from probes._ray import check_backend
+
+        check_backend(self.backend, self.workers)
         if not self.activations:
             raise ConfigError("No activation store given: pass --activations DIR (a python -m probes.extract output).")
         if len(self.split) != 3 or min(self.split) < 0 or self.split[0] <= 0 or self.split[2] <= 0 \
@@ -714,8 +729,9 @@ def _run_store_cells(store: Any, cfg: TrainConfig, layers: list[int], langs: lis
     # one thread reads, verifies and standardises the next cell's features (hashing, reading and
     # numpy release the GIL) while the current cell is solved, and the first cell's while the
     # labels are computed: the solver's threads then do not wait for them
-    order = [(layer, lang) for layer in layers for lang in langs
-             if not (cells is not None and cells.exists(layer, lang))]
+    todo = [(layer, lang) for layer in layers for lang in langs
+            if not (cells is not None and cells.exists(layer, lang))]
+    order = todo if cfg.backend == "local" else []  # on Ray the workers read the cells
     split_of_lang: dict[str, _LangData] = {}
     resolved, need = threading.Event(), {"whiten": False}
 
@@ -740,8 +756,15 @@ def _run_store_cells(store: Any, cfg: TrainConfig, layers: list[int], langs: lis
         reg = [t.task_name for t in word_tasks if t.kind == "regression"]
         arc = [t.task_name for t in word_tasks if t.kind == "arc"]
         pooled = [t for t in tasks if t.level == "sentence"]
-        bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell", disable=not progress)
-        all_rows, reused = _grid_cells(store, cfg, layers, langs, lds, clf, reg, arc, pooled, cells, bar, ahead)
+        fresh = None
+        if cfg.backend == "ray":
+            from probes._train_ray import cells_on_ray
+
+            fresh = cells_on_ray(store, cfg, todo, lds, clf, reg, arc, cells, progress)
+        bar = tqdm(total=len(layers) * len(langs), desc=f"probes {store.model}", unit="cell",
+                   disable=not progress or fresh is not None)
+        all_rows, reused = _grid_cells(store, cfg, layers, langs, lds, clf, reg, arc, pooled, cells, bar, ahead,
+                                       fresh)
         bar.close()
     finally:
         ahead.close()
@@ -782,15 +805,20 @@ class _Prefetch:
 
 def _grid_cells(store: Any, cfg: TrainConfig, layers: list[int], langs: list[str], lds: dict[str, _LangData],
                 clf: list[str], reg: list[str], arc: list[str], pooled: list[ProbeTask], cells: Any, bar: Any,
-                ahead: _Prefetch) -> tuple[list[tuple[Any, ...]], int]:
+                ahead: _Prefetch, fresh: dict[tuple[int, str], Any] | None = None
+                ) -> tuple[list[tuple[Any, ...]], int]:
+    """Rows of every cell: computed here, computed on Ray (``fresh``) or reused from disk."""
     all_rows: list[tuple[Any, ...]] = []
     reused = 0
     for layer in layers:
         probes: dict[str, dict[str, np.ndarray]] = {}
         test_X: dict[str, np.ndarray] = {}
         for lang in langs:
-            done = cells.load(layer, lang, with_probe=cfg.cross_lingual) if cells is not None else None
-            if done is None:
+            new = fresh.pop((layer, lang), None) if fresh else None
+            done = cells.load(layer, lang, with_probe=cfg.cross_lingual) if cells is not None and new is None else None
+            if new is not None:
+                got, saved = new
+            elif done is None:
                 got, saved, Xte = _lang_cell(store, cfg, lds[lang], layer, clf, reg, arc, ahead.get((layer, lang)))
                 if cfg.cross_lingual:
                     test_X[lang] = Xte
@@ -984,8 +1012,12 @@ def build_parser() -> Any:
     p.add_argument("--min-examples", type=int, help="minimum labelled training words per cell (default 100)")
     p.add_argument("--morph-missing", help="exclude (default) or none: words without a feature")
     p.add_argument("--max-iter", type=int, help="L-BFGS iterations (default 100)")
+    p.add_argument("--tol", type=float, help="stop a head at this whitened gradient (default 1e-4; 1e-3 is ~3x faster)")
     p.add_argument("--no-figures", dest="figures", action="store_const", const=False, help="skip figures")
     p.add_argument("--threads", type=int, help="torch threads")
+    p.add_argument("--backend", help="local (default) or ray: one Ray task per (language, layer) cell")
+    p.add_argument("--workers", type=int, help="CPUs of a local Ray (default 2)")
+    p.add_argument("--ray-address", dest="ray_address", help="running Ray cluster (default: start a local one)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
