@@ -33,7 +33,7 @@ from analysis._stats_models import TransferFit, default_feature_groups, fit_tran
 from analysis.fewshot import fit_laws, k_for_score
 from analysis.stats import MIN_COVERAGE, default_predictors, select_features
 from probes.cli import SuiteArgumentParser, run_main
-from probes.config import load_config, save_config
+from probes.config import Interval, load_config, save_config
 from probes.errors import ConfigError, DataError
 from probes.registry import Registry
 from probes.tables import read_table, write_table
@@ -409,6 +409,14 @@ class RecommendConfig:
     evaluate: bool = False
     k: int = 3
     out: str | None = None
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "score": [Interval("real", None, None), None],
+        "top": [Interval("int", 1, None)],
+        "fewshot_c": [Interval("real", 0, None, closed="neither")],
+        "k": [Interval("int", 1, None)],
+    }
 
     def validate(self) -> None:
         """Check required paths and values."""

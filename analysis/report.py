@@ -53,7 +53,7 @@ from analysis.summary import (
 )
 from analysis.stats import explain_transfer, transfer_matrix
 from probes.cli import SuiteArgumentParser, run_main
-from probes.config import config_to_dict, load_config, save_config
+from probes.config import Interval, config_to_dict, load_config, save_config
 from probes.errors import ConfigError, DataError, SuiteError
 from probes.io import atomic_write_text, sha256_file
 from probes.tables import read_table, write_table
@@ -109,6 +109,15 @@ class ReportConfig:
     regime: str | None = None
     layer: str | None = None
     seed: int = 0
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "permutations": [Interval("int", 0, 10**7)],
+        "alpha": [Interval("real", 0, 1, closed="neither")],
+        "fewshot_c": [Interval("real", 0, None, closed="neither")],
+        "max_rows": [Interval("int", 1, None)],
+        "seed": [Interval("int", 0, 2**32 - 1)],
+    }
 
     def validate(self) -> None:
         """Check the run directory and numeric options."""

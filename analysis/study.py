@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from probes.cli import SuiteArgumentParser, run_main
-from probes.config import load_config, save_config, split_list
+from probes.config import Interval, load_config, save_config, split_list
 from probes.errors import ConfigError, SuiteError
 from probes.io import atomic_write_json
 from probes.paths import REPO_ROOT, default_data_dir
@@ -81,6 +81,14 @@ class StudyConfig:
     results_note: str = ""
     stages: list[str] = field(default_factory=lambda: list(STAGES))
     threads: int | None = None
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "limit": [Interval("int", 1, None), None],
+        "n_permutations": [Interval("int", 0, 10**7)],
+        "n_bootstrap": [Interval("int", 0, 10**7)],
+        "threads": [Interval("int", 1, 4096), None],
+    }
 
     def validate(self) -> None:
         bad = [s for s in self.stages if s not in STAGES]

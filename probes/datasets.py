@@ -43,7 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from probes.cli import SuiteArgumentParser, run_main
-from probes.config import load_config, split_list
+from probes.config import Interval, load_config, split_list
 from probes.errors import ConfigError, DataError, ResourceError, suggest
 from probes.io import (
     DirLock,
@@ -825,6 +825,11 @@ class DownloadConfig:
     panx_archive: str = ""
     force: bool = False
     timeout: float = 60.0
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "timeout": [Interval("real", 0, None, closed="neither", meaning="seconds")],
+    }
 
     def validate(self) -> None:
         if not self.what:

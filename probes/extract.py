@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.config import config_to_dict, load_config, split_list
+from probes.config import Interval, config_to_dict, load_config, split_list
 from probes.errors import ConfigError, DataError, StoreError, short_repr
 from probes.io import (
     DirLock,
@@ -131,6 +131,17 @@ class ExtractConfig:
     backend: str = "local"
     workers: int = 2
     ray_address: str | None = None
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "max_tokens": [Interval("int", 16, None, meaning="token budget of a padded batch")],
+        "max_length": [Interval("int", 4, None), None],
+        "shard_size": [Interval("int", 1, None)],
+        "threads": [Interval("int", 1, 4096), None],
+        "seed": [Interval("int", 0, 2**32 - 1)],
+        "limit": [Interval("int", 1, None), None],
+        "workers": [Interval("int", 1, 4096)],
+    }
 
     def validate(self) -> None:
         from probes.encode import DTYPE_CHOICES, POOLING_CHOICES

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.config import load_config, save_config
+from probes.config import Interval, load_config, save_config
 from probes.errors import ConfigError, DataError, StoreError
 from probes.io import atomic_save, atomic_write_text, remove_stale_temps, sha256_file
 from probes.probing import (
@@ -173,6 +173,24 @@ class TrainConfig:
     backend: str = "local"
     workers: int = 2
     ray_address: str | None = None
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "C": [Interval("real", 0, None, closed="neither", meaning="inverse regularisation strength")],
+        "alphas": [Interval("real", 0, None, closed="left", meaning="ridge penalty")],
+        "split": [Interval("real", 0, 1)],
+        "seed": [Interval("int", 0, 2**32 - 1)],
+        "min_examples": [Interval("int", 1, None)],
+        "max_iter": [Interval("int", 1, 10**7)],
+        "tol": [Interval("real", 0, None, closed="neither", meaning="stopping tolerance")],
+        "mlp_hidden": [Interval("int", 1, None)],
+        "mlp_epochs": [Interval("int", 1, None)],
+        "arc_rank": [Interval("int", 1, None)],
+        "arc_steps": [Interval("int", 1, None)],
+        "threads": [Interval("int", 1, 4096), None],
+        "workers": [Interval("int", 1, 4096)],
+    }
+    _parameter_each = ('C', 'alphas', 'split')
 
     def validate(self) -> None:
         from probes._ray import check_backend

@@ -38,7 +38,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from probes.cli import SuiteArgumentParser, run_main
-from probes.config import load_config, save_config, split_list
+from probes.config import Interval, load_config, save_config, split_list
 from probes.errors import ConfigError, DataError
 from probes.io import DirLock
 from probes.tables import write_table
@@ -153,6 +153,23 @@ class AlignConfig:
     ray_address: str | None = None
     workers: int = 2
     overwrite: bool = False
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "n_permutations": [Interval("int", 0, 10**7)],
+        "n_bootstrap": [Interval("int", 0, 10**7)],
+        "ci_level": [Interval("real", 0, 1, closed="neither")],
+        "cca_keep_variance": [Interval("real", 0, 1, closed="right"), None],
+        "cca_max_dims": [Interval("int", 1, None), None],
+        "rbf_median_fraction": [Interval("real", 0, None, closed="neither")],
+        "gram_max_n": [Interval("int", 1, None)],
+        "seed": [Interval("int", 0, 2**32 - 1)],
+        "threads": [Interval("int", 1, 4096), None],
+        "jobs": [Interval("int", 1, 4096), None],
+        "null_draws": [Interval("int", 0, 10**6)],
+        "cca_null_draws": [Interval("int", 0, 10**6)],
+        "workers": [Interval("int", 1, 4096)],
+    }
 
     def validate(self) -> None:
         """Check every value once; raise :class:`ConfigError` naming the key."""
@@ -318,32 +335,20 @@ def _runner(cfg: AlignConfig, say: Any) -> Iterator[Any]:
     if cfg.backend != "ray":
         yield None
         return
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("backend 'ray' needs the ray package: pip install 'crossling[ray]'.") from None
-    started = False
-    if not ray.is_initialized():
-        if cfg.ray_address:
-            ray.init(address=cfg.ray_address, ignore_reinit_error=True, log_to_driver=False)
-        else:
-            ray.init(num_cpus=cfg.workers, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
-        started = True
-    remote = ray.remote(num_cpus=1, max_retries=0)(_in_task)
-    threads = int(cfg.threads or 1)
+    from probes._ray import ray_session
 
-    def run(fn: Any, args: list[tuple[Any, ...]]) -> list[Any]:
-        # args are (get, plan, unit...) with one shared plan: put it in the object store once.
-        plan_ref = ray.put(args[0][1]) if args else None
-        refs = [remote.remote(fn, threads, a[0], plan_ref, *a[2:]) for a in args]
-        say(f"{len(refs)} {fn.__name__} task(s) on Ray ({ray.cluster_resources().get('CPU', 0):g} CPUs)")
-        return ray.get(refs)
+    with ray_session(int(cfg.workers), cfg.ray_address) as ray:
+        remote = ray.remote(num_cpus=1, max_retries=0)(_in_task)
+        threads = int(cfg.threads or 1)
 
-    try:
+        def run(fn: Any, args: list[tuple[Any, ...]]) -> list[Any]:
+            # args are (get, plan, unit...) with one shared plan: put it in the object store once.
+            plan_ref = ray.put(args[0][1]) if args else None
+            refs = [remote.remote(fn, threads, a[0], plan_ref, *a[2:]) for a in args]
+            say(f"{len(refs)} {fn.__name__} task(s) on Ray ({ray.cluster_resources().get('CPU', 0):g} CPUs)")
+            return ray.get(refs)
+
         yield run
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _layers(spec: str, available: Sequence[int]) -> list[int]:

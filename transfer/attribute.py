@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from probes.config import Interval
 from probes.errors import ConfigError, DataError
 from transfer._attribution_figures import (
     plot_ablation_by_layer,
@@ -207,6 +208,22 @@ class UnitAttributionConfig:
     figures: bool = True
     threads: int | None = None
 
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "k": [Interval("int", 1, None)],
+        "n_perm": [Interval("int", 0, 10**7)],
+        "n_random": [Interval("int", 0, 10**6)],
+        "ig_steps": [Interval("int", 2, 10**5)],
+        "max_attr_words": [Interval("int", 1, None), None],
+        "C": [Interval("real", 0, None, closed="neither")],
+        "max_iter": [Interval("int", 1, 10**7)],
+        "split": [Interval("real", 0, 1)],
+        "min_examples": [Interval("int", 1, None)],
+        "seed": [Interval("int", 0, 2**32 - 1)],
+        "threads": [Interval("int", 1, 4096), None],
+    }
+    _parameter_each = ('k', 'split')
+
     def validate(self) -> None:
         if not self.activations:
             raise ConfigError("No activation store given: pass --activations DIR (a python -m probes.extract output).")
@@ -313,6 +330,15 @@ class TokenAttributionConfig:
     prefix: str = ""
     seed: int = 0
     out: str = ""
+
+    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {
+        "n_examples": [Interval("int", 1, None)],
+        "train_cap": [Interval("int", 1, None), None],
+        "n_steps": [Interval("int", 2, 10**5)],
+        "max_length": [Interval("int", 4, None)],
+        "seed": [Interval("int", 0, 2**32 - 1)],
+    }
 
     def validate(self) -> None:
         from transfer.heads import HEADS

@@ -158,21 +158,10 @@ def run_ray(batches: list[Batch], on_done: OnDone, *, workers: int = 2, ray_addr
     ``"host:6379"``); without one a local Ray with ``workers`` CPUs is started and
     shut down afterwards.
     """
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("backend 'ray' needs the ray package: pip install 'crossling[ray]'.") from None
+    from probes._ray import ray_session
     from transfer.regimes import run_batch
 
-    started = False
-    if not ray.is_initialized():
-        if ray_address:
-            ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, ignore_reinit_error=True,
-                     log_to_driver=False)
-        started = True
-    try:
+    with ray_session(workers, ray_address) as ray:
         remote = ray.remote(num_cpus=1, max_retries=0)(run_batch)
         pending = {remote.remote(b): b for b in batches}
         while pending:
@@ -183,6 +172,3 @@ def run_ray(batches: list[Batch], on_done: OnDone, *, workers: int = 2, ray_addr
                     on_done(b, ray.get(ref), None)
                 except Exception as exc:  # noqa: BLE001 - a failed task fails its batch, not the grid
                     on_done(b, [], f"ray task failed: {type(exc).__name__}: {exc}")
-    finally:
-        if started:
-            ray.shutdown()

@@ -92,20 +92,9 @@ def _extract_one(cfg: Any, data_dir: str, tname: str, lang: str, d: str, layers:
 def _extract_on_ray(cfg: Any, data_dir: str, jobs: list[tuple[str, str, str]], layers: str,
                     log: Callable[[str], None]) -> None:
     """Run extraction jobs as Ray tasks (one model load per task; GPUs if ``device`` is cuda)."""
-    try:
-        import ray
-    except ImportError:
-        from probes.errors import ConfigError
+    from probes._ray import ray_session
 
-        raise ConfigError("backend 'ray' needs the ray package: pip install 'crossling[ray]'.") from None
-    started = False
-    if not ray.is_initialized():
-        if cfg.ray_address:
-            ray.init(address=cfg.ray_address, ignore_reinit_error=True, log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(1, cfg.workers), include_dashboard=False, log_to_driver=False)
-        started = True
-    try:
+    with ray_session(max(1, cfg.workers), cfg.ray_address) as ray:
         gpus = 1 if str(cfg.device).startswith("cuda") else 0
         remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_extract_one)
         refs = {remote.remote(cfg, data_dir, t, l, d, layers): (t, l) for t, l, d in jobs}
@@ -116,9 +105,6 @@ def _extract_on_ray(cfg: Any, data_dir: str, jobs: list[tuple[str, str, str]], l
                 info = ray.get(r)
                 log(f"[transfer] features {t}/{l}: train {info['n_train']} ({info['train_from']}), "
                     f"test {info['n_test']} ({info['test_from']}), {info['seconds']}s on Ray")
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def extract_features(

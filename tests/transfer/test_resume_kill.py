@@ -27,24 +27,31 @@ def _env() -> dict:
     return env
 
 
-def test_resume_after_sigkill(tmp_path):
-    total = 16 * 5 * 2
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cmd(killed, "serial"), cwd=REPO, env=_env(), start_new_session=True,
+def _kill_after(cmd: list[str], out: Path, n: int, timeout: float) -> int:
+    """Start ``cmd``, SIGKILL its process group once ``out/cells`` holds ``n`` cell files; return the count then."""
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    cells = killed / "cells"
+    cells = out / "cells"
     n_at_kill = 0
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             n_at_kill = len(list(cells.glob("*/*.json"))) if cells.is_dir() else 0
-            if n_at_kill >= 30:
+            if n_at_kill >= n:
                 break
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    return n_at_kill
+
+
+def test_resume_after_sigkill(tmp_path):
+    total = 16 * 5 * 2
+    killed = tmp_path / "killed"
+    cells = killed / "cells"
+    n_at_kill = _kill_after(_cmd(killed, "serial"), killed, 30, 240)
     assert 30 <= n_at_kill < total, n_at_kill
     assert not (killed / "transfer.parquet").exists()
     # no partial cell file: every cell file parses
@@ -80,21 +87,7 @@ def test_finetune_resume_after_sigkill(tmp_path, tiny_bert_dir, xtreme_dir):
     """The finetune regime (a real transformers model, top-N cache) resumes after SIGKILL with the same table."""
     total = 3 * 3 * 2
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_ft_cmd(killed, tiny_bert_dir, xtreme_dir), cwd=REPO, env=_env(),
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    cells = killed / "cells"
-    n_at_kill = 0
-    deadline = time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            n_at_kill = len(list(cells.glob("*/*.json"))) if cells.is_dir() else 0
-            if n_at_kill >= 6:
-                break
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    n_at_kill = _kill_after(_ft_cmd(killed, tiny_bert_dir, xtreme_dir), killed, 6, 300)
     assert 6 <= n_at_kill < total, n_at_kill
     r = subprocess.run(_ft_cmd(killed, tiny_bert_dir, xtreme_dir), cwd=REPO, env=_env(), capture_output=True,
                        text=True, timeout=600)
