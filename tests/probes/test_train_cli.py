@@ -125,7 +125,7 @@ def test_missing_store_is_a_store_error(tmp_path, capsys):
 def test_bad_values_are_config_errors(store_dir, tmp_path, capsys):
     code = run_main(main, ["--activations", str(store_dir), "--quiet", "--C", "-1"])
     assert code == 2
-    assert "C must be" in capsys.readouterr().err
+    assert "'C' parameter must be a finite number > 0" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text("split: [0.5, 0.5, 0.5]\n")
     code = run_main(main, ["--config", str(bad), "--activations", str(store_dir), "--quiet"])
