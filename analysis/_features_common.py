@@ -3,14 +3,13 @@
 Every source returns the same tidy table, one row per ordered language pair
 and feature, with missing values explicit (``NaN`` plus the reason in
 ``note``). The helpers here build that grid, resolve language codes through
-:mod:`probes.languages`, and find the data directory.
+:mod:`crossling.languages`, and find the data directory.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from probes.errors import ConfigError, DataError
+from crossling.paths import resolve_data_dir as _resolve_data_dir
+from crossling.errors import ConfigError, DataError
 
 __all__ = [
     "MACRO_TO_INDIVIDUAL",
@@ -37,7 +37,6 @@ __all__ = [
 #: Columns of every pair-feature table (``note`` says why a value is NaN).
 PAIR_COLUMNS: tuple[str, ...] = ("lang_a", "lang_b", "feature", "value", "source", "note")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: ISO 639-3 macrolanguage -> the individual language most resources mean by
 #: it (used where a resource lists individual languages only: PanLex,
@@ -63,7 +62,7 @@ class LangCodes:
     iso3 : str
         ISO 639-3 (individual language where possible).
     lang2vec : str
-        Code in lang2vec's URIEL tables: :mod:`probes.languages`' choice
+        Code in lang2vec's URIEL tables: :mod:`crossling.languages`' choice
         (the main individual language of a macrolanguage: ``arb``, ``cmn``),
         else lang2vec's own 639-1 -> 639-3 map (which keeps ``ara``, ``zho``).
     individual : str
@@ -71,7 +70,7 @@ class LangCodes:
     mc4 : str or None
         Code in the mC4 statistics table (ISO 639-1 as in the mT5 paper).
     panlex : str or None
-        PanLex variety UID that :mod:`probes.languages` prefers (``eng-000``).
+        PanLex variety UID that :mod:`crossling.languages` prefers (``eng-000``).
     """
 
     code: str
@@ -91,9 +90,9 @@ def _lang2vec_letter_codes() -> dict[str, str]:
 
 
 def _from_languages_module(code: str) -> object | None:
-    """``probes.languages.get_language(code)`` if that module exists, else None."""
+    """``crossling.languages.get_language(code)`` if that module exists, else None."""
     try:
-        from probes.languages import get_language
+        from crossling.languages import get_language
     except ImportError:
         return None
     try:
@@ -106,7 +105,7 @@ def _from_languages_module(code: str) -> object | None:
 def lang_codes(code: str) -> LangCodes:
     """Resolve a language code (ISO 639-1 or 639-3) to every resource's code.
 
-    Uses :func:`probes.languages.get_language` when it knows the language
+    Uses :func:`crossling.languages.get_language` when it knows the language
     (its ``iso1``, ``iso3``, ``lang2vec``, ``mc4`` and ``panlex`` codes);
     otherwise lang2vec's ISO 639-1 -> 639-3 table, and a 3-letter code is
     taken as ISO 639-3.
@@ -131,7 +130,7 @@ def lang_codes(code: str) -> LangCodes:
             iso3 = letters[code]
         else:
             raise ConfigError(
-                f"Cannot resolve language code {code!r} to ISO 639-3: it is not in probes.languages nor in "
+                f"Cannot resolve language code {code!r} to ISO 639-3: it is not in crossling.languages nor in "
                 "lang2vec's ISO 639-1 table. Pass the ISO 639-3 code instead (e.g. 'swh')."
             )
     l2v = getattr(info, "lang2vec", None) if info is not None else None
@@ -146,9 +145,9 @@ def lang_codes(code: str) -> LangCodes:
 
 
 def check_langs(langs: Iterable[str], *, minimum: int = 1) -> list[str]:
-    """Validate a language list and return the suite's codes (:func:`probes.languages.canonical_codes`:
+    """Validate a language list and return the suite's codes (:func:`crossling.languages.canonical_codes`:
     ``eng``/``EN`` -> ``en``, so features join with every other table); no duplicates, at least ``minimum``."""
-    from probes.languages import canonical_codes
+    from crossling.languages import canonical_codes
 
     if isinstance(langs, str):
         langs = [s for s in langs.replace(",", " ").split() if s]
@@ -161,11 +160,8 @@ def check_langs(langs: Iterable[str], *, minimum: int = 1) -> list[str]:
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
-    """``data_dir``, else ``$CROSSLING_DATA``, else ``../shared/data`` beside the repo."""
-    if data_dir is not None:
-        return Path(data_dir)
-    env = os.environ.get("CROSSLING_DATA")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    """``data_dir``, else ``$CROSSLING_DATA``, else ``../shared/data`` (:func:`crossling.paths.resolve_data_dir`)."""
+    return _resolve_data_dir(data_dir)
 
 
 def package_data_dir(package: str) -> Path:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from analysis._features_common import lang_codes, pair_grid, resolve_data_dir
-from probes.errors import ConfigError, DataError, suggest
-from probes.tables import read_table, require_columns
+from crossling.errors import ConfigError, DataError, suggest
+from crossling.tables import read_table, require_columns
 
 __all__ = [
     "MC4_FEATURES",

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from analysis._features_common import lang_codes, pair_grid, resolve_data_dir
-from probes.errors import ConfigError, DataError
-from probes.types import Sentence
+from crossling.errors import ConfigError, DataError
+from crossling.types import Sentence
 
 __all__ = [
     "SUBWORD_FEATURES",
@@ -187,7 +187,7 @@ class SwadeshLists:
     def variety(self, iso3: str, preferred: str | None = None) -> str | None:
         """The variety UID used for an ISO 639-3 code, or None.
 
-        ``preferred`` (e.g. :mod:`probes.languages`' ``panlex`` code) if the
+        ``preferred`` (e.g. :mod:`crossling.languages`' ``panlex`` code) if the
         list has it, else PanLex's primary variety (lowest number,
         ``xxx-000``); in both cases a variety written in Han characters is
         replaced by another variety of the language that is not, outside

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analysis._features_common import pair_grid, resolve_data_dir
-from probes.errors import ConfigError, DataError
-from probes.types import Sentence
+from crossling.errors import ConfigError, DataError
+from crossling.types import Sentence
 
 __all__ = [
     "UD_MORPH_FEATURES",
@@ -106,7 +106,7 @@ def morph_profile(
 
     Examples
     --------
-    >>> from probes.types import Sentence, Word
+    >>> from crossling.types import Sentence, Word
     >>> s = Sentence("1", "xx", "a b", [Word(1, "a", (0, 1), upos="NOUN", feats={"Number": "Sing"}),
     ...                                 Word(2, "b", (2, 3), upos="VERB")])
     >>> p = morph_profile([s])

@@ -23,7 +23,7 @@ from analysis._features_common import (
     package_data_dir,
     pair_grid,
 )
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 __all__ = [
     "GRAMBANK_FEATURES",

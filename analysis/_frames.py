@@ -12,8 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from probes.errors import ConfigError, DataError, suggest
-from probes.tables import require_columns
+from crossling.errors import ConfigError, DataError, suggest
+from crossling.schemas import ALIGNMENT_COLUMNS as ALIGNMENT_COLUMNS_ALL
+from crossling.schemas import FEATURE_COLUMNS, PROBE_COLUMNS, TRANSFER_COLUMNS
+from crossling.tables import require_columns
 
 __all__ = [
     "TRANSFER_COLUMNS",
@@ -27,14 +29,9 @@ __all__ = [
     "offdiag_pairs",
 ]
 
-TRANSFER_COLUMNS = (
-    "model", "regime", "layer", "task", "src", "tgt", "k", "seed", "metric", "value", "n_train", "n_test",
-)
-ALIGNMENT_COLUMNS = ("model", "layer", "lang_a", "lang_b", "metric", "value", "ci_low", "ci_high", "p_value", "n")
-PROBE_COLUMNS = (
-    "model", "layer", "lang", "task", "probe", "metric", "value", "n_train", "n_test", "train_lang", "test_lang",
-)
-FEATURE_COLUMNS = ("lang_a", "lang_b", "feature", "value", "source")
+#: What an analysis requires of an alignment table: the core of :data:`crossling.schemas.ALIGNMENT_COLUMNS`
+#: (tables written before the null-level columns existed still load).
+ALIGNMENT_COLUMNS = ALIGNMENT_COLUMNS_ALL[:10]
 
 
 def _filter_one(df: pd.DataFrame, column: str, wanted: object, what: str) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 __all__ = ["NodePermuter", "mrqap_dsp", "freedman_lane", "complete_languages"]
 

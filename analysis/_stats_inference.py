@@ -25,7 +25,7 @@ from analysis._stats_models import (
     default_feature_groups,
     lolo_folds,
 )
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 __all__ = [
     "METHOD_MRQAP",

@@ -20,7 +20,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 __all__ = [
     "TransferFit",

@@ -51,7 +51,7 @@ from analysis._stats_inference import (
 )
 from analysis._stats_models import fit_ols
 from analysis.mantel import mantel, partial_mantel
-from probes.errors import ConfigError
+from crossling.errors import ConfigError
 
 __all__ = ["NULLS", "ALTERNATIVES", "TESTS", "simulate_table", "run_tests", "calibrate", "calibration_doc", "main"]
 

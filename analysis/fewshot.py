@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from probes.errors import ConfigError, DataError
-from probes.tables import require_columns
+from crossling.errors import ConfigError, DataError
+from crossling.tables import require_columns
 
 __all__ = ["FewShotLaw", "fit_law", "fit_laws", "extrapolation_error", "extrapolation_k", "k_for_score",
            "law_predict"]

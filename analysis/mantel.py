@@ -30,8 +30,8 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from analysis._frames import square_matrix
-from probes.errors import ConfigError, DataError
-from probes.tables import require_columns
+from crossling.errors import ConfigError, DataError
+from crossling.tables import require_columns
 
 __all__ = ["MantelResult", "mantel", "partial_mantel", "align_matrices", "mantel_by_layer", "mantel_pairs", "bh_fdr"]
 

@@ -32,11 +32,11 @@ from analysis._frames import features_wide, pair_design, select_transfer
 from analysis._stats_models import TransferFit, default_feature_groups, fit_transfer
 from analysis.fewshot import fit_laws, k_for_score
 from analysis.stats import MIN_COVERAGE, default_predictors, select_features
-from probes.cli import SuiteArgumentParser, run_main
-from probes.config import Interval, load_config, save_config
-from probes.errors import ConfigError, DataError
-from probes.registry import Registry
-from probes.tables import read_table, write_table
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.config import Interval, load_config, save_config
+from crossling.errors import ConfigError, DataError
+from crossling.registry import Registry
+from crossling.tables import read_table, write_table
 
 __all__ = [
     "Recommender",
@@ -410,7 +410,7 @@ class RecommendConfig:
     k: int = 3
     out: str | None = None
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "score": [Interval("real", None, None), None],
         "top": [Interval("int", 1, None)],

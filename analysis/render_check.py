@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from probes.cli import SuiteArgumentParser, run_main
-from probes.errors import ConfigError, DataError
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.errors import ConfigError, DataError
 
 __all__ = ["RenderCheck", "chromium_binary", "check_render", "screenshot", "main"]
 

@@ -12,7 +12,7 @@ syntax and morphology live; how well transfer works; what explains it; which
 source to pick), each one sentence with its number, its uncertainty and a link
 to the evidence, and the caveats that limit them (:mod:`analysis.summary`). The
 evidence follows, one section per question, with figures in the shared style of
-:mod:`probes.plotstyle`. Provenance (table paths, SHA-256, model labels, data
+:mod:`crossling.plotstyle`. Provenance (table paths, SHA-256, model labels, data
 sizes) and every resolved config and manifest close the page, as tables.
 Settings chosen by the fitting code (probe ``C``, ridge ``alpha``) are never
 shown as results; every p-value names how it was computed. An analysis that the
@@ -52,11 +52,11 @@ from analysis.summary import (
     zero_shot_levels,
 )
 from analysis.stats import explain_transfer, transfer_matrix
-from probes.cli import SuiteArgumentParser, run_main
-from probes.config import Interval, config_to_dict, load_config, save_config
-from probes.errors import ConfigError, DataError, SuiteError
-from probes.io import atomic_write_text, sha256_file
-from probes.tables import read_table, write_table
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.config import Interval, config_to_dict, load_config, save_config
+from crossling.errors import ConfigError, DataError, SuiteError
+from crossling.io import atomic_write_text, sha256_file
+from crossling.tables import read_table, write_table
 
 __all__ = ["ReportConfig", "discover_tables", "build_report", "main", "TABLE_KINDS"]
 
@@ -110,7 +110,7 @@ class ReportConfig:
     layer: str | None = None
     seed: int = 0
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "permutations": [Interval("int", 0, 10**7)],
         "alpha": [Interval("real", 0, 1, closed="neither")],
@@ -387,7 +387,7 @@ def _flatten(d: object, prefix: str = "") -> list[tuple[str, str]]:
 
 def _config_table(path: Path) -> pd.DataFrame:
     """A YAML or JSON config/manifest as a readable two-column table."""
-    from probes.config import load_yaml
+    from crossling.config import load_yaml
 
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else load_yaml(path)

@@ -40,9 +40,9 @@ from analysis.summary import (
     headline_coefficients,
     zero_shot_levels,
 )
-from probes.cli import SuiteArgumentParser, run_main
-from probes.errors import DataError, short_repr
-from probes.io import atomic_save, atomic_write_text, markdown_rows, refuse_poorer_replacement
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.errors import DataError, short_repr
+from crossling.io import atomic_save, atomic_write_text, markdown_rows, refuse_poorer_replacement
 
 __all__ = ["BUDGET_SECONDS", "REFERENCE_ZERO_SHOT", "TRACE_TABLES", "main", "md_table", "write_results"]
 
@@ -1098,7 +1098,7 @@ def _gaps(doc: _Doc, run: Path, model: str, control: str | None, tr: pd.DataFram
     if ov is not None and not ov.empty:
         cfg = run / "study.config.yaml"
         if cfg.is_file():
-            from probes.config import load_yaml, split_list
+            from crossling.config import load_yaml, split_list
 
             want = split_list(load_yaml(cfg).get("attribution_tasks", []))
             absent = [t for t in want if t not in set(ov["task"].astype(str))]

@@ -55,7 +55,7 @@ from analysis._stats_models import (
     lolo_folds,
     vif_table,
 )
-from probes.errors import DataError
+from crossling.errors import DataError
 
 __all__ = [
     "COEF_COLUMNS",

@@ -35,12 +35,12 @@ from typing import Any
 
 import pandas as pd
 
-from probes.cli import SuiteArgumentParser, run_main
-from probes.config import Interval, load_config, save_config, split_list
-from probes.errors import ConfigError, SuiteError
-from probes.io import atomic_write_json
-from probes.paths import REPO_ROOT, default_data_dir
-from probes.tables import write_table
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.config import Interval, load_config, save_config, split_list
+from crossling.errors import ConfigError, SuiteError
+from crossling.io import atomic_write_json
+from crossling.paths import REPO_ROOT, resolve_data_dir
+from crossling.tables import write_table
 
 __all__ = ["StudyConfig", "STAGES", "plan", "run_study", "main"]
 
@@ -82,7 +82,7 @@ class StudyConfig:
     stages: list[str] = field(default_factory=lambda: list(STAGES))
     threads: int | None = None
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "limit": [Interval("int", 1, None), None],
         "n_permutations": [Interval("int", 0, 10**7)],
@@ -114,7 +114,7 @@ class Stage:
 def plan(cfg: StudyConfig) -> list[Stage]:
     """Every command of the study, in order (one or more per stage); :func:`run_study` runs those of ``cfg.stages``."""
     out = Path(cfg.out)
-    data = str(Path(cfg.data_dir) if cfg.data_dir else default_data_dir())
+    data = str(resolve_data_dir(cfg.data_dir))
     py = [sys.executable, "-m"]
     models = [cfg.model] + ([cfg.control_model] if cfg.control_model else [])
     stores = {m: out / "stores" / f"pud-{_slug(m)}" for m in models}
@@ -165,7 +165,7 @@ def plan(cfg: StudyConfig) -> list[Stage]:
 
 
 def _transfer_langs(cfg: StudyConfig) -> list[str]:
-    from probes.config import load_yaml
+    from crossling.config import load_yaml
 
     langs: list[str] = []
     p = Path(cfg.transfer_config)

@@ -102,11 +102,11 @@ from analysis._features_uriel import (
     uriel_location,
     uriel_vector,
 )
-from probes.cli import SuiteArgumentParser, run_main
-from probes.config import load_config, save_config
-from probes.errors import ConfigError, DataError
-from probes.registry import Registry
-from probes.tables import require_columns, write_table
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.config import load_config, save_config
+from crossling.errors import ConfigError, DataError
+from crossling.registry import Registry
+from crossling.tables import require_columns, write_table
 
 __all__ = [
     "DEFAULT_SOURCES",

@@ -39,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from probes.config import load_config  # noqa: E402
+from crossling.config import load_config  # noqa: E402
 from transfer.run import DEFAULT_LANGS, TransferConfig, default_data_dir, run  # noqa: E402
 
 SHOTS = [0, 10, 50, 100, 250, 500, 1000]

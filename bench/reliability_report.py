@@ -5,7 +5,7 @@ reads each test's outcome and the properties it recorded with
 ``record_property`` (``category``, ``item``, ``count``, ``detail``), and renders
 the tables of docs/reliability.md: what was tried, how many, and the outcome.
 Known violations (``xfail(strict=True)`` tests) are listed with their reasons.
-The exit-code table is copied from the docstring of :mod:`probes.errors`.
+The exit-code table is copied from the docstring of :mod:`crossling.errors`.
 
 Usage::
 
@@ -91,11 +91,11 @@ def parse(junit: Path) -> list[Result]:
 
 
 def exit_code_table() -> str:
-    """The exit-code table of probes.errors' docstring, as Markdown."""
+    """The exit-code table of crossling.errors' docstring, as Markdown."""
     sys.path.insert(0, str(REPO))
     import re
 
-    from probes import errors
+    from crossling import errors
 
     rows = []
     for line in (errors.__doc__ or "").splitlines():
@@ -177,21 +177,21 @@ def render(results: list[Result], seconds: float, command: str) -> str:
         "",
         "## Where each rule is enforced (one place for every command)",
         "",
-        "- **Errors**: `probes.cli.run_main` maps every `SuiteError` to its exit code; any other `OSError` "
+        "- **Errors**: `crossling.cli.run_main` maps every `SuiteError` to its exit code; any other `OSError` "
         "(a file where a directory is needed, a read-only file system, a symlink loop, permissions, a full "
-        "disk or `ulimit -f`) through `probes.cli.os_error` to exit 8 (`PathError`) or 7 (`ResourceError`), "
+        "disk or `ulimit -f`) through `crossling.cli.os_error` to exit 8 (`PathError`) or 7 (`ResourceError`), "
         "with one line naming the path and what to do. The printed line is cut at 2000 characters, and "
-        "every quoted value goes through `probes.errors.short_repr` (120 characters). Python warnings are "
+        "every quoted value goes through `crossling.errors.short_repr` (120 characters). Python warnings are "
         "collected while a command runs and printed once per kind at the end (`warning: N x Category: "
         "message`), without source lines.",
-        "- **Configuration files**: `probes.config.load_yaml` parses with a bounded safe loader: at most "
+        "- **Configuration files**: `crossling.config.load_yaml` parses with a bounded safe loader: at most "
         "1 MiB, 32 levels of nesting and 100000 values after expanding aliases (a 300-byte \"billion laughs\" "
         "file is refused while parsing, before any value is built); `--set KEY=VALUE` goes through the same "
-        "loader. Parameters are range-checked by one mechanism, `probes.config.check_params`, against the "
+        "loader. Parameters are range-checked by one mechanism, `crossling.config.check_params`, against the "
         "constraints a config class declares in `_parameter_constraints` (like scikit-learn); heads declare "
         "theirs too (a negative ridge `alpha` is refused), and `transfer.run` refuses a shot count above every "
         "target's training pool.",
-        "- **Tables the suite reads**: `probes.tables.read_table` refuses infinite values and proportions "
+        "- **Tables the suite reads**: `crossling.tables.read_table` refuses infinite values and proportions "
         "(accuracy, F1, ...) outside [0, 1], naming file, row and value; NaN stays \"missing\".",
         "- **Stores**: `probes.store.check_manifest` validates the manifest's JSON types and required keys; "
         "arrays and index tables are checked against the row counts and width the manifest promises (a "
@@ -202,9 +202,9 @@ def render(results: list[Result], seconds: float, command: str) -> str:
         "to use, before anything is written.",
         "- **Deleting**: `--overwrite` deletes only files listed in the store's own `manifest.json` (and an "
         "unfinished run's `.work/` when it holds the `plan.json` an extraction writes first), through "
-        "`probes.io.remove_owned`, which refuses paths outside the directory; a directory holding anything "
+        "`crossling.io.remove_owned`, which refuses paths outside the directory; a directory holding anything "
         "else is refused with a message naming the files. Report writers refuse to replace a file holding "
-        "more result rows without `--force` (`probes.io.refuse_poorer_replacement`); `analysis.results` "
+        "more result rows without `--force` (`crossling.io.refuse_poorer_replacement`); `analysis.results` "
         "refuses a run without tables or without rows of the named model, and `transfer.run` exits 9 when "
         "every cell failed.",
         "- **Locks**: a lock file holding garbage (older than 5 s), a pid no process can have, or the pid of a "
@@ -212,7 +212,7 @@ def render(results: list[Result], seconds: float, command: str) -> str:
         "`LockError` naming the file.",
         "- **Files are not private**: the atomic writer gives new files `0666 & ~umask` (as `open()` does), "
         "not `mkstemp`'s 0600.",
-        "- **Language codes**: `probes.languages.canonical_code` is the one normalisation (ISO 639-1 where it "
+        "- **Language codes**: `crossling.languages.canonical_code` is the one normalisation (ISO 639-1 where it "
         "exists; ISO 639-3, English names and any case accepted and mapped); `transfer.run`, "
         "`probes.train`, `representations.align` (through `ActivationStore.resolve_groups`), "
         "`analysis.typology` and the corpora use it. The language of a CoNLL-U file comes from an explicit "

@@ -30,7 +30,7 @@ def main() -> None:
     import torch
 
     from probes.models import load_model
-    from probes.paths import default_data_dir
+    from crossling.paths import default_data_dir
     from transfer.finetune import TaskModel, split_dev
     from transfer.tasks import get_task
 

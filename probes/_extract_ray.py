@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from probes.types import Sentence
+from crossling.types import Sentence
 
 __all__ = ["encode_shards_on_ray"]
 
@@ -67,7 +67,7 @@ def encode_shards_on_ray(run: Any, groups: dict[str, list[Sentence]], layers: li
     """
     from tqdm import tqdm
 
-    from probes._ray import ray_session
+    from crossling._ray import ray_session
     from probes.encode import tokenize_sentences
 
     jobs: list[tuple[list, list[Sentence], str]] = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from probes.errors import SuiteError
+from crossling.errors import SuiteError
 
 __all__ = ["cells_on_ray"]
 
@@ -51,7 +51,7 @@ def cells_on_ray(store: Any, cfg: Any, todo: list[tuple[int, str]], lds: dict[st
 
     from tqdm import tqdm
 
-    from probes._ray import ray_session
+    from crossling._ray import ray_session
 
     out: dict[tuple[int, str], tuple[list[tuple[Any, ...]], dict[str, Any] | None]] = {}
     if not todo:

@@ -1,6 +1,6 @@
 """Read, validate and write CoNLL-U files (Universal Dependencies v2).
 
-:func:`read_conllu` turns a CoNLL-U file into :class:`~probes.types.Sentence`
+:func:`read_conllu` turns a CoNLL-U file into :class:`~crossling.types.Sentence`
 records whose words know the character span of their surface token in
 ``Sentence.text``, so that subword pooling works for scripts written without
 spaces (Chinese, Japanese) and for multiword tokens (French ``du`` = ``de`` +
@@ -8,7 +8,7 @@ spaces (Chinese, Japanese) and for multiword tokens (French ``du`` = ``de`` +
 enhanced graphs are skipped.
 
 Every file is validated while it is read; any violation raises
-:class:`~probes.errors.DataError` naming the file and the 1-based line:
+:class:`~crossling.errors.DataError` naming the file and the 1-based line:
 
 * the file must be UTF-8 (a UTF-8 byte-order mark is accepted and stripped;
   UTF-16 and Latin-1 files are rejected with a conversion hint); CRLF line
@@ -18,7 +18,7 @@ Every file is validated while it is read; any violation raises
   leading or trailing whitespace;
 * IDs are integers ``1..n`` in order, multiword ranges ``a-b`` (``b > a``,
   starting at the next word) or empty nodes ``i.k``;
-* UPOS is one of UD v2's 17 tags (:data:`probes.types.UPOS_TAGS`); ``_`` is
+* UPOS is one of UD v2's 17 tags (:data:`crossling.types.UPOS_TAGS`); ``_`` is
   allowed only if no word of the file has a tag; the same all-or-none rule
   holds for HEAD and DEPREL;
 * FEATS is ``_`` or ``Name=Value|...`` in UD's syntax, without repeated names;
@@ -55,9 +55,9 @@ from conllu.parser import (
     parse_int_value,
 )
 
-from probes.errors import ConfigError, DataError, SuiteError, suggest
-from probes.io import atomic_write_text
-from probes.types import UPOS_TAGS, Sentence, Word
+from crossling.errors import ConfigError, DataError, SuiteError, suggest
+from crossling.io import atomic_write_text
+from crossling.types import UPOS_TAGS, Sentence, Word
 
 __all__ = [
     "COLUMNS",
@@ -129,7 +129,7 @@ class ReadReport:
 def lang_from_filename(path: str | Path) -> str | None:
     """Language code from a file name (``en_ewt-ud-train.conllu``, ``de.conllu``).
 
-    The code is normalised to ISO 639-1 through :mod:`probes.languages` when
+    The code is normalised to ISO 639-1 through :mod:`crossling.languages` when
     that module knows it; ``None`` if the name starts with no 2-3 letter code.
 
     Examples
@@ -152,7 +152,7 @@ _UD_FOLDER = re.compile(r"^UD_([A-Za-z_]+)-[A-Za-z0-9]+$")
 
 
 def conllu_language(path: str | Path, explicit: str | None = None) -> str:
-    """The language of a CoNLL-U file, in the suite's code (:func:`probes.languages.canonical_code`).
+    """The language of a CoNLL-U file, in the suite's code (:func:`crossling.languages.canonical_code`).
 
     In order: ``explicit`` (the user's argument); a ``# lang = xx`` (or
     ``# language = xx``) comment in the file's first 64 KiB; the UD treebank
@@ -173,7 +173,7 @@ def conllu_language(path: str | Path, explicit: str | None = None) -> str:
     >>> conllu_language("x.conllu", "ENG")
     'en'
     """
-    from probes.languages import canonical_code, find_language
+    from crossling.languages import canonical_code, find_language
 
     p = Path(path)
     if explicit:
@@ -213,9 +213,9 @@ def conllu_language(path: str | Path, explicit: str | None = None) -> str:
 
 
 def _normalise_lang(code: str) -> str:
-    """ISO 639-1 for ``code`` if :mod:`probes.languages` knows one, else ``code``."""
+    """ISO 639-1 for ``code`` if :mod:`crossling.languages` knows one, else ``code``."""
     try:
-        from probes.languages import get_language
+        from crossling.languages import get_language
     except ImportError:  # pragma: no cover - the module ships with the suite
         return code
     try:
@@ -763,7 +763,7 @@ def read_conllu(path: str | Path, lang: str | None = None, *, report: ReadReport
 
 
 def validate_conllu(path: str | Path) -> None:
-    """Raise :class:`~probes.errors.DataError` (file and line) if ``path`` is not valid CoNLL-U.
+    """Raise :class:`~crossling.errors.DataError` (file and line) if ``path`` is not valid CoNLL-U.
 
     Examples
     --------

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -37,11 +36,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from probes.conllu import conllu_language, lang_from_filename, read_conllu
-from probes.paths import default_data_dir
-from probes.errors import ConfigError, DataError, SuiteError, suggest
-from probes.io import sha256_file
-from probes.registry import Registry
-from probes.types import Sentence
+from crossling.paths import default_data_dir, resolve_data_dir
+from crossling.errors import ConfigError, DataError, SuiteError, suggest
+from crossling.io import sha256_file
+from crossling.registry import Registry
+from crossling.types import Sentence
 
 __all__ = [
     "CORPORA",
@@ -73,7 +72,6 @@ ORDERS = ("first", "sorted")
 _SPLITS = ("train", "dev", "test")
 _UD_DIR = re.compile(r"UD_([^-]+)-(.+)")
 _UD_FILE = re.compile(r"([a-z]{2,3})_([a-z0-9]+)-ud-(train|dev|test)(?:-[A-Za-z0-9-]+)?\.conllu")
-_REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class CorpusWarning(UserWarning):
@@ -207,7 +205,7 @@ def _lang_aliases(code: str) -> set[str]:
     """Lower-case names under which ``code`` can be requested (code, ISO 639-1/3, name)."""
     out = {code.lower()}
     try:
-        from probes.languages import get_language
+        from crossling.languages import get_language
     except ImportError:  # pragma: no cover - the module ships with the suite
         return out
     try:
@@ -288,7 +286,7 @@ def align_by_sent_id(per_lang: dict[str, list[Sentence]], order: str = "first"
 
     Examples
     --------
-    >>> from probes.types import Sentence
+    >>> from crossling.types import Sentence
     >>> a = [Sentence("s1", "en", "a"), Sentence("s2", "en", "b")]
     >>> b = [Sentence("s2", "de", "B"), Sentence("s1", "de", "A")]
     >>> aligned, missing = align_by_sent_id({"en": a, "de": b})
@@ -421,7 +419,7 @@ class Corpus:
 
     def __init__(self, data_dir: str | Path | None = None, *, max_sentences: int | None = None,
                  order: str = "first"):
-        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.data_dir = resolve_data_dir(data_dir)
         if max_sentences is not None and (isinstance(max_sentences, bool) or not isinstance(max_sentences, int)
                                           or max_sentences < 1):
             raise ConfigError(f"The 'max_sentences' option must be a positive integer, got {max_sentences!r}.")

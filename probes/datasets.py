@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from probes.cli import SuiteArgumentParser, run_main
-from probes.config import Interval, load_config, split_list
-from probes.errors import ConfigError, DataError, ResourceError, suggest
-from probes.io import (
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.config import Interval, load_config, split_list
+from crossling.errors import ConfigError, DataError, ResourceError, suggest
+from crossling.io import (
     DirLock,
     atomic_write,
     atomic_write_json,
@@ -53,9 +53,9 @@ from probes.io import (
     fsync_dir,
     sha256_file,
 )
-from probes.languages import find_language, get_language
-from probes.paths import default_data_dir
-from probes.registry import Registry
+from crossling.languages import find_language, get_language
+from crossling.paths import default_data_dir, resolve_data_dir
+from crossling.registry import Registry
 
 __all__ = [
     "MANIFEST",
@@ -826,7 +826,7 @@ class DownloadConfig:
     force: bool = False
     timeout: float = 60.0
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "timeout": [Interval("real", 0, None, closed="neither", meaning="seconds")],
     }
@@ -1079,7 +1079,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "list":
-        rows = list_data(Path(args.data_dir) if args.data_dir else default_data_dir())
+        rows = list_data(resolve_data_dir(args.data_dir))
         _print_listing(rows, args.files, sys.stdout)
         return 0
     if args.command == "download":

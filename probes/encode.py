@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from probes.errors import ConfigError, ModelError
-from probes.layers import LayerCapture
-from probes.types import Sentence
+from crossling.errors import ConfigError, ModelError
+from crossling.layers import LayerCapture
+from crossling.types import Sentence
 
 __all__ = ["TokenizedSentence", "tokenize_sentences", "Encoder", "POOLING_CHOICES", "DTYPE_CHOICES"]
 
@@ -180,7 +180,7 @@ class Encoder:
     dtype : {"float32", "bfloat16"}
         Compute dtype (bf16 via CPU/GPU autocast); outputs are float32.
     final_norm : {"hf", "all", "none"}
-        T5 final layer norm policy (see :mod:`probes.layers`).
+        T5 final layer norm policy (see :mod:`crossling.layers`).
     max_tokens : int
         Token budget of a padded batch.
     device : str

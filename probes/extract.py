@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.config import Interval, config_to_dict, load_config, split_list
-from probes.errors import ConfigError, DataError, StoreError, short_repr
-from probes.io import (
+from crossling.config import Interval, config_to_dict, load_config, split_list
+from crossling.errors import ConfigError, DataError, StoreError, short_repr
+from crossling.io import (
     DirLock,
     atomic_save,
     atomic_write_json,
@@ -41,9 +41,9 @@ from probes.io import (
     remove_stale_temps,
     sha256_file,
 )
-from probes.paths import default_data_dir
+from crossling.paths import default_data_dir, resolve_data_dir
 from probes.store import MANIFEST, STORE_FORMAT, ActivationStore
-from probes.types import Sentence
+from crossling.types import Sentence
 
 __all__ = ["ExtractConfig", "extract", "extract_sentences", "known_num_layers", "main", "default_data_dir"]
 
@@ -132,7 +132,7 @@ class ExtractConfig:
     workers: int = 2
     ray_address: str | None = None
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "max_tokens": [Interval("int", 16, None, meaning="token budget of a padded batch")],
         "max_length": [Interval("int", 4, None), None],
@@ -145,7 +145,7 @@ class ExtractConfig:
 
     def validate(self) -> None:
         from probes.encode import DTYPE_CHOICES, POOLING_CHOICES
-        from probes.layers import FINAL_NORM_CHOICES
+        from crossling.layers import FINAL_NORM_CHOICES
 
         checks = [("pool", self.pool, POOLING_CHOICES), ("dtype", self.dtype, DTYPE_CHOICES),
                   ("store_dtype", self.store_dtype, ("float32", "float16")),
@@ -162,10 +162,10 @@ class ExtractConfig:
             raise ConfigError(f"The 'threads' parameter must be at least 1, got {self.threads}.")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"The 'limit' parameter must be at least 1, got {self.limit}.")
-        from probes.layers import check_layer_spec
+        from crossling.layers import check_layer_spec
 
         check_layer_spec(self.layers)  # syntax only; the range once the layer count is known
-        from probes._ray import check_backend
+        from crossling._ray import check_backend
 
         check_backend(self.backend, self.workers)
 
@@ -180,7 +180,7 @@ _PLAN_KEYS = ("model", "layers", "pool", "dtype", "store_dtype", "final_norm", "
               "corpus")
 
 
-#: Model types whose block list has exactly the config's layer count under this key (probes.layers).
+#: Model types whose block list has exactly the config's layer count under this key (crossling.layers).
 _LAYER_COUNT_KEYS = {
     **{t: "num_layers" for t in ("t5", "mt5", "umt5", "byt5")},
     **{t: "num_hidden_layers" for t in ("bert", "roberta", "xlm-roberta", "camembert", "electra")},
@@ -333,7 +333,7 @@ def _remove_own_store(out: Path) -> None:
     an extraction writes first. Anything else under ``arrays/`` or ``index/``
     (a user's files) makes ``--overwrite`` refuse, naming it.
     """
-    from probes.io import remove_owned
+    from crossling.io import remove_owned
 
     mf = out / MANIFEST
     listed: list[str] = []
@@ -464,7 +464,7 @@ class _Run:
         from tqdm import tqdm
 
         from probes.encode import Encoder, tokenize_sentences
-        from probes.layers import layer_names, parse_layers
+        from crossling.layers import layer_names, parse_layers
 
         loaded = self.loaded
         layers = parse_layers(self.layers_spec, loaded.num_layers)
@@ -697,7 +697,7 @@ def extract_sentences(
     -------
     ActivationStore
     """
-    from probes.layers import check_layer_spec
+    from crossling.layers import check_layer_spec
     from probes.models import LoadedModel, load_model
 
     if not groups or all(len(v) == 0 for v in groups.values()):
@@ -729,7 +729,7 @@ def extract_sentences(
 
 def extract(cfg: ExtractConfig, progress: bool = True) -> ActivationStore:
     """Run the extraction described by ``cfg`` (what the CLI does)."""
-    from probes.layers import check_layer_spec
+    from crossling.layers import check_layer_spec
 
     check_layer_spec(cfg.layers, known_num_layers(cfg.model, cfg.cache_dir))  # before reading corpus or model
     import torch
@@ -738,7 +738,7 @@ def extract(cfg: ExtractConfig, progress: bool = True) -> ActivationStore:
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
+    data_dir = resolve_data_dir(cfg.data_dir)
     corpus = load_corpus(cfg.corpus, data_dir=data_dir, langs=cfg.langs or None, **cfg.corpus_options)
     groups = {g: (v[: cfg.limit] if cfg.limit else v) for g, v in corpus.sentences.items()}
     extra = {k: v for k, v in config_to_dict(cfg).items()
@@ -776,7 +776,7 @@ def _print_summary(store: ActivationStore, reused: bool) -> None:
 
 
 def build_parser() -> Any:
-    from probes.cli import SuiteArgumentParser
+    from crossling.cli import SuiteArgumentParser
 
     p = SuiteArgumentParser(
         prog="python -m probes.extract",
@@ -829,6 +829,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from probes.cli import run_main
+    from crossling.cli import run_main
 
     raise SystemExit(run_main(main))

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 __all__ = [
     "Head",

@@ -22,7 +22,7 @@ architecture), prefix, pooling, compute and storage dtypes, layers and their
 names, the corpus and its fingerprint, the code version, the resolved config,
 and the SHA-256 of every array and index file. Reading verifies the checksum
 of each file on first use: a truncated or bit-flipped file raises
-:class:`~probes.errors.StoreError` naming it instead of being read as data.
+:class:`~crossling.errors.StoreError` naming it instead of being read as data.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.errors import ConfigError, StoreError, short_repr, suggest
-from probes.io import sha256_file
+from crossling.errors import ConfigError, StoreError, short_repr, suggest
+from crossling.io import sha256_file
 
 __all__ = ["ActivationStore", "MANIFEST", "STORE_FORMAT"]
 
@@ -132,15 +132,15 @@ class ActivationStore:
 
         Every command that takes languages of a store goes through this, so
         that a language code means the same in every command
-        (:func:`probes.languages.canonical_code`).
+        (:func:`crossling.languages.canonical_code`).
 
         Raises
         ------
         ConfigError
             For a name that is not a group of the store (closest suggested).
         """
-        from probes.config import split_list
-        from probes.languages import canonical_code
+        from crossling.config import split_list
+        from crossling.languages import canonical_code
 
         out: list[str] = []
         for name in split_list(names):

@@ -1,7 +1,7 @@
 """Probe tasks: what a probe predicts for each word (or sentence).
 
 A probe task is one small class registered by name in :data:`TASKS`. It turns
-one annotated :class:`~probes.types.Sentence` into labels, one per word
+one annotated :class:`~crossling.types.Sentence` into labels, one per word
 (``level = "word"``) or one per sentence (``level = "sentence"``), and
 declares its ``kind``:
 
@@ -13,7 +13,7 @@ declares its ``kind``:
     the 0-based index of another word of the same sentence (the head), a
     classification over the sentence's words.
 
-Probe tasks read :class:`~probes.types.Sentence` records. Sentences from an
+Probe tasks read :class:`~crossling.types.Sentence` records. Sentences from an
 activation store's word index are rebuilt with :func:`sentences_from_index`
 (one record per ``sentence_id``, words in row order; character spans are not
 kept in the index and are set to ``(0, 0)``).
@@ -57,9 +57,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from probes.errors import ConfigError, DataError
-from probes.registry import Registry
-from probes.types import UPOS_TAGS, Sentence, Word
+from crossling.errors import ConfigError, DataError
+from crossling.registry import Registry
+from crossling.types import UPOS_TAGS, Sentence, Word
 
 __all__ = [
     "ProbeTask",

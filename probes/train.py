@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.config import Interval, load_config, save_config
-from probes.errors import ConfigError, DataError, StoreError
-from probes.io import atomic_save, atomic_write_text, remove_stale_temps, sha256_file
+from crossling.schemas import PROBE_COLUMNS
+from crossling.config import Interval, load_config, save_config
+from crossling.errors import ConfigError, DataError, StoreError
+from crossling.io import atomic_save, atomic_write_text, remove_stale_temps, sha256_file
 from probes.probing import (
     Head,
     LinearHeads,
@@ -50,7 +51,7 @@ from probes.probing import (
     r2_score,
     whitening_basis,
 )
-from probes.registry import Registry
+from crossling.registry import Registry
 from probes.tasks import (
     ProbeTask,
     control_labels,
@@ -58,7 +59,7 @@ from probes.tasks import (
     sentences_from_index,
     task_labels,
 )
-from probes.types import Sentence
+from crossling.types import Sentence
 
 __all__ = [
     "TrainConfig",
@@ -72,9 +73,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Columns of the result table, in order.
-COLUMNS: tuple[str, ...] = (
-    "model", "layer", "lang", "task", "probe", "metric", "value", "n_train", "n_test", "train_lang", "test_lang",
-)
+COLUMNS: tuple[str, ...] = PROBE_COLUMNS
 
 SPLITS = ("train", "dev", "test")
 
@@ -174,7 +173,7 @@ class TrainConfig:
     workers: int = 2
     ray_address: str | None = None
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "C": [Interval("real", 0, None, closed="neither", meaning="inverse regularisation strength")],
         "alphas": [Interval("real", 0, None, closed="left", meaning="ridge penalty")],
@@ -193,7 +192,7 @@ class TrainConfig:
     _parameter_each = ('C', 'alphas', 'split')
 
     def validate(self) -> None:
-        from probes._ray import check_backend
+        from crossling._ray import check_backend
 
         check_backend(self.backend, self.workers)
         if not self.activations:
@@ -957,7 +956,7 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
     StoreError
         When ``random_activations`` holds other inputs than ``activations``.
     """
-    from probes.layers import parse_layers
+    from crossling.layers import parse_layers
     from probes.store import ActivationStore
 
     if cfg.threads:
@@ -1008,7 +1007,7 @@ def _all_skipped_message(store: Any, cfg: TrainConfig, skipped: list[dict[str, A
 
 
 def build_parser() -> Any:
-    from probes.cli import SuiteArgumentParser
+    from crossling.cli import SuiteArgumentParser
 
     p = SuiteArgumentParser(prog="python -m probes.train",
                             description="Train probes over a language x layer x task grid of an activation store.")
@@ -1043,8 +1042,8 @@ def build_parser() -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m probes.train``."""
-    from probes.io import DirLock
-    from probes.tables import write_table
+    from crossling.io import DirLock
+    from crossling.tables import write_table
 
     args = build_parser().parse_args(argv)
     over = {k: v for k, v in vars(args).items() if k not in ("config", "quiet", "debug") and v is not None}
@@ -1080,6 +1079,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from probes.cli import run_main
+    from crossling.cli import run_main
 
     raise SystemExit(run_main(main))

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from probes import plotstyle as S
-from probes.errors import DataError
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.errors import DataError
+from crossling.tables import require_columns
 
 __all__ = ["main_metric", "plot_by_layer", "plot_heatmap", "plot_transfer", "draw_all"]
 
@@ -60,7 +60,7 @@ def _size(rows: pd.DataFrame) -> str:
 
 
 def _write(plt, fig, path: str | Path) -> Path:  # type: ignore[no-untyped-def]
-    """Save under the PNG size budget of :mod:`probes.plotstyle` and close the figure."""
+    """Save under the PNG size budget of :mod:`crossling.plotstyle` and close the figure."""
     path = S.save_png(fig, path, dpi=120)
     plt.close(fig)
     return path
@@ -192,7 +192,7 @@ def draw_all(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
 if __name__ == "__main__":  # pragma: no cover - convenience: python -m probes.train_figures TABLE OUT_DIR
     import sys
 
-    from probes.tables import read_table
+    from crossling.tables import read_table
 
     if len(sys.argv) != 3:
         raise SystemExit("usage: python -m probes.train_figures probes.parquet OUT_DIR")

@@ -9,14 +9,14 @@ shared data mirror keeps (``<data>/xtreme/``)::
     pawsx/{train,dev,test}-<xx>.tsv     sentence1<TAB>sentence2<TAB>0|1
     tatoeba/v1/tatoeba.<xxx>-eng.{<xxx>,eng}   line i of the two files are translations
 
-Token tasks become :class:`probes.types.Sentence` records whose ``text`` is
+Token tasks become :class:`crossling.types.Sentence` records whose ``text`` is
 the words joined by single spaces and whose words carry character spans into
 it; pair tasks become sentences with ``text_b`` and ``label``. XTREME writes
 the pair files with Python's ``csv`` module, so fields that contain ``"`` are
 quoted (``"a ""b"" c"``); the reader undoes that quoting. XTREME ships test
 splits without labels (one column for token tasks, two for pair tasks); such
 files read with ``None`` labels. Anything else that is malformed raises
-:class:`~probes.errors.DataError` naming the file and line.
+:class:`~crossling.errors.DataError` naming the file and line.
 
 Examples
 --------
@@ -35,10 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from probes.errors import ConfigError, DataError, suggest
-from probes.languages import find_language, from_code, get_language
-from probes.registry import Registry
-from probes.types import UPOS_TAGS, Sentence, Word
+from crossling.errors import ConfigError, DataError, suggest
+from crossling.languages import find_language, from_code, get_language
+from crossling.registry import Registry
+from crossling.types import UPOS_TAGS, Sentence, Word
 
 __all__ = [
     "NLI_LABELS",
@@ -177,7 +177,7 @@ def read_token_file(path: str | Path, lang: str | None = None, split: str | None
         Split name for sentence ids (``"<split>-<index>"``); default: from the
         file name.
     field : {"upos", "tag"}, default="upos"
-        The :class:`~probes.types.Word` attribute the label goes to.
+        The :class:`~crossling.types.Word` attribute the label goes to.
     labels : frozenset of str or None, default=the 17 UPOS tags
         Allowed labels; ``None`` to accept any that matches ``label_pattern``.
     label_pattern : re.Pattern, optional
@@ -538,7 +538,7 @@ def xtreme_path(data_dir: str | Path, task: str, split: str, lang: str) -> Path:
     split : str
         ``"train"``, ``"dev"`` or ``"test"`` (Tatoeba: only ``"test"``).
     lang : str
-        Any spelling :func:`probes.languages.get_language` accepts (Tatoeba
+        Any spelling :func:`crossling.languages.get_language` accepts (Tatoeba
         also accepts its own 3-letter codes).
 
     Returns

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import DataError
+from crossling.errors import DataError
 from representations._validation import check_fraction, check_pair, check_positive_int
 
 __all__ = ["SmallSampleWarning", "canonical_correlations", "pwcca", "svcca"]

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError, ResourceError
+from crossling.errors import ConfigError, DataError, ResourceError
 from representations._validation import check_matrix, check_pair, check_positive_int
 
 __all__ = [

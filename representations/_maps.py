@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.errors import DataError
+from crossling.errors import DataError
+from crossling.schemas import ALIGNMENT_LAYER_MAP_COLUMNS, ALIGNMENT_MAP_COLUMNS
 from representations._cca import SmallSampleWarning
 from representations._metrics import SimilarityMetric
 from representations._validation import check_matrix
@@ -41,9 +42,8 @@ __all__ = [
     "plan_map",
 ]
 
-ALIGNMENT_COLUMNS = ["layer", "lang_a", "lang_b", "metric", "value", "ci_low", "ci_high", "p_value", "n",
-                     "null_level", "null_draws", "dims_a", "dims_b", "dims_rule", "length_control"]
-LAYER_COLUMNS = ["lang", "layer_a", "layer_b", "metric", "value", "n"]
+ALIGNMENT_COLUMNS = list(ALIGNMENT_MAP_COLUMNS)
+LAYER_COLUMNS = list(ALIGNMENT_LAYER_MAP_COLUMNS)
 
 #: Suffix of the metric name of a length-controlled row (e.g. ``cka_lenctl``).
 LENGTH_SUFFIX = "_lenctl"

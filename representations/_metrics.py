@@ -37,8 +37,8 @@ from typing import Any, ClassVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from probes.errors import DataError, ResourceError
-from probes.registry import Registry
+from crossling.errors import DataError, ResourceError
+from crossling.registry import Registry
 from representations._cca import (
     SmallSampleWarning,
     _eigh,

@@ -190,7 +190,7 @@ def retrieval_accuracy(
     >>> retrieval_accuracy(x, x + 0.01 * rng.normal(size=(100, 16)))
     RetrievalAccuracy(x_to_y=1.0, y_to_x=1.0)
     """
-    from probes.errors import DataError
+    from crossling.errors import DataError
 
     x, y = check_pair(x, y, where="retrieval_accuracy", min_examples=2)
     check_positive_int(block, "block", "retrieval_accuracy")

@@ -2,7 +2,7 @@
 
 Every public function of :mod:`representations` passes its two activation
 matrices through :func:`check_pair`, so that a bad input gets the same kind of
-error everywhere: a :class:`~probes.errors.DataError` whose message names the
+error everywhere: a :class:`~crossling.errors.DataError` whose message names the
 function, *both* shapes and what is wrong (unequal numbers of rows, NaN or
 infinite values, a matrix whose every feature is constant, too few examples,
 wrong number of dimensions), and how to fix it.
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 __all__ = ["check_fraction", "check_matrix", "check_pair", "check_positive_int"]
 

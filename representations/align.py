@@ -37,11 +37,11 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from probes.cli import SuiteArgumentParser, run_main
-from probes.config import Interval, load_config, save_config, split_list
-from probes.errors import ConfigError, DataError
-from probes.io import DirLock
-from probes.tables import write_table
+from crossling.cli import SuiteArgumentParser, run_main
+from crossling.config import Interval, load_config, save_config, split_list
+from crossling.errors import ConfigError, DataError
+from crossling.io import DirLock
+from crossling.tables import write_table
 from representations._maps import ALIGNMENT_COLUMNS, LAYER_COLUMNS, alignment_maps
 from representations._metrics import METRICS, SimilarityMetric
 from representations.figures import parse_pair, plot_heatmap, plot_layer_curves
@@ -154,7 +154,7 @@ class AlignConfig:
     workers: int = 2
     overwrite: bool = False
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "n_permutations": [Interval("int", 0, 10**7)],
         "n_bootstrap": [Interval("int", 0, 10**7)],
@@ -335,7 +335,7 @@ def _runner(cfg: AlignConfig, say: Any) -> Iterator[Any]:
     if cfg.backend != "ray":
         yield None
         return
-    from probes._ray import ray_session
+    from crossling._ray import ray_session
 
     with ray_session(int(cfg.workers), cfg.ray_address) as ray:
         remote = ray.remote(num_cpus=1, max_retries=0)(_in_task)

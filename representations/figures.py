@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from probes import plotstyle as S
-from probes.errors import ConfigError, DataError
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.errors import ConfigError, DataError
+from crossling.tables import require_columns
 
 __all__ = ["cluster_order", "parse_pair", "plot_heatmap", "plot_layer_curves", "similarity_matrix"]
 
@@ -119,7 +119,7 @@ def plot_heatmap(table: pd.DataFrame, *, metric: str, layer: int, path: str | Pa
     title : str, optional
         Default: the metric and layer (the model is stamped on the canvas).
     order : {"fixed", "cluster"}
-        ``fixed`` (default): the suite's language order (:func:`probes.plotstyle.language_order`),
+        ``fixed`` (default): the suite's language order (:func:`crossling.plotstyle.language_order`),
         the same at every layer, so heatmaps of different layers can be compared cell by cell;
         ``cluster``: average-linkage clustering order of this layer.
 

@@ -11,7 +11,7 @@ status, and Python's default traceback printing for uncaught exceptions).
 checks that both give the same exit status and stderr, and setting
 ``RELIABILITY_REAL_CLI=1`` makes every catalogue case use it.
 
-The policy (:mod:`probes.cli`, :mod:`probes.errors`): a bad input ends the
+The policy (:mod:`crossling.cli`, :mod:`crossling.errors`): a bad input ends the
 process with the error's documented non-zero exit code and exactly one line on
 stderr, ``error: ...``, naming the file, line or parameter and the fix; no
 ``Traceback`` unless ``--debug`` is given.
@@ -147,7 +147,7 @@ def policy_problems(res: CliResult, code: int, needles: tuple[str, ...] = ()) ->
     ----------
     res : CliResult
     code : int
-        The documented exit code expected (:mod:`probes.errors`).
+        The documented exit code expected (:mod:`crossling.errors`).
     needles : tuple of str
         Substrings the error line must contain (file, line, parameter, fix), case-insensitive.
     """

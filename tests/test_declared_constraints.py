@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-from probes.config import validate_declared
-from probes.errors import ConfigError
+from crossling.config import validate_declared
+from crossling.errors import ConfigError
 
 CONFIGS = [
     ("probes.extract", "ExtractConfig"), ("probes.train", "TrainConfig"), ("representations.align", "AlignConfig"),

@@ -1,7 +1,7 @@
 """Property-based fuzzing of the readers and the config loader (hypothesis).
 
 For generated and mutated inputs, every reader either returns valid records or
-raises a :class:`probes.errors.SuiteError` subclass; any other exception
+raises a :class:`crossling.errors.SuiteError` subclass; any other exception
 (``IndexError``, ``KeyError``, ``UnicodeDecodeError``, ``RecursionError`` ...)
 fails the test with the input that caused it. Runs are derandomized (the same
 examples on every run); the default run tries a few thousand examples per
@@ -19,11 +19,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from probes.config import load_config, load_yaml
+from crossling.config import load_config, load_yaml
 from probes.conllu import parse_conllu, read_conllu
-from probes.errors import SuiteError
+from crossling.errors import SuiteError
 from probes.extract import ExtractConfig
-from probes.types import UPOS_TAGS, Sentence
+from crossling.types import UPOS_TAGS, Sentence
 from probes.xtreme import (
     _BIO,
     NLI_LABELS,
@@ -390,8 +390,8 @@ def test_config_deep_nesting(tmp_path, record_property):
 
 def test_config_escape_beyond_unicode_is_a_config_error(tmp_path):
     """Found by test_fuzz_config: PyYAML raises ValueError for a \\U escape above U+10FFFF."""
-    from probes.config import load_config
-    from probes.errors import ConfigError
+    from crossling.config import load_config
+    from crossling.errors import ConfigError
     from probes.train import TrainConfig
 
     p = tmp_path / "c.yaml"

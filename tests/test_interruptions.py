@@ -31,7 +31,7 @@ from reliability_helpers import (
     run_python_m,
 )
 
-from probes.errors import StoreError
+from crossling.errors import StoreError
 from probes.store import ActivationStore
 
 
@@ -311,7 +311,7 @@ def test_second_writer_refuses(module, args, tiny_bert_dir, probe_store, tmp_pat
     """While a live process holds the output directory, a second command exits 6 naming the owner's pid."""
     out = tmp_path / "out"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, sys.argv[2]); from probes.io import DirLock\n"
+        "import sys, time; sys.path.insert(0, sys.argv[2]); from crossling.io import DirLock\n"
         "with DirLock(sys.argv[1]):\n    print('held', flush=True); time.sleep(120)"), str(out), str(REPO)],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -1,7 +1,7 @@
 """The bad-input catalogue: every CLI, driven as a child process, fails loudly and precisely.
 
 Each case feeds one bad input to one command and checks the policy of
-:mod:`probes.cli` / :mod:`probes.errors`: the documented non-zero exit code,
+:mod:`crossling.cli` / :mod:`crossling.errors`: the documented non-zero exit code,
 exactly one ``error: ...`` line on stderr that names the file, line or
 parameter (and, where the case says so, the fix), no Python traceback. With
 ``--debug`` the traceback is shown. A case where a command breaks the policy
@@ -196,7 +196,7 @@ def corrupt(store_key: str, rel: str, how: str) -> Callable[[Ctx], Path]:
             arr[0, 0] = np.nan
             np.save(p, arr)
             mf = json.loads((st / "manifest.json").read_text())
-            from probes.io import sha256_file
+            from crossling.io import sha256_file
 
             mf["checksums"][rel] = sha256_file(p)
             (st / "manifest.json").write_text(json.dumps(mf))

@@ -189,7 +189,7 @@ def without(key: str) -> Callable[[dict], dict]:
 def resaved(store_key: str, rel: str, change: Callable[[object], object]) -> Callable[[Ctx], Path]:
     """Copy a store, rewrite one file through ``change`` and give it a *matching* checksum."""
     def make(c: Ctx) -> Path:
-        from probes.io import sha256_file
+        from crossling.io import sha256_file
 
         st = copy_store(getattr(c, store_key), c.tmp / "store")
         p = st / rel
@@ -661,8 +661,8 @@ def test_conllu_language_from_metadata(ctx2: Ctx2, server, record_property):
 
 def test_results_never_replaced_by_poorer(tmp_path, record_property):
     """refuse_poorer_replacement: fewer result rows than the file has need --force."""
-    from probes.errors import StoreError
-    from probes.io import refuse_poorer_replacement
+    from crossling.errors import StoreError
+    from crossling.io import refuse_poorer_replacement
 
     record_property("category", "other")
     record_property("item", "writers never replace a richer report with an emptier one without --force")

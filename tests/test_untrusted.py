@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from probes.config import load_config, load_yaml
+from crossling.config import load_config, load_yaml
 from probes.datasets import check_archive, extract_archive, fetch
-from probes.errors import DataError, SuiteError
+from crossling.errors import DataError, SuiteError
 from probes.extract import ExtractConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def test_remote_code_is_never_trusted(tiny_bert_dir, tmp_path, record_property):
 
 def test_store_object_array_is_not_unpickled(tmp_path, record_property):
     """An activation-store array replaced by a pickled object array (with a matching checksum) is refused."""
-    from probes.io import sha256_file
+    from crossling.io import sha256_file
     from probes.store import ActivationStore
 
     st = tmp_path / "st"

@@ -1,6 +1,6 @@
 """``python -m transfer`` is ``python -m transfer.run``."""
 
-from probes.cli import run_main
+from crossling.cli import run_main
 from transfer.run import main
 
 if __name__ == "__main__":

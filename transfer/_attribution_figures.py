@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from probes.errors import DataError
-from probes import plotstyle
-from probes.tables import require_columns
+from crossling.errors import DataError
+from crossling import plotstyle
+from crossling.tables import require_columns
 
 __all__ = ["plot_overlap_heatmap", "plot_overlap_by_layer", "plot_ablation_by_layer", "write_attribution_figures"]
 

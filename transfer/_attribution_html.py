@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 __all__ = ["TokenAttribution", "TOKEN_COLUMNS", "token_table", "render_token_html"]
 

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError
-from probes.registry import Registry
-from probes.types import Sentence
+from crossling.errors import ConfigError, DataError
+from crossling.registry import Registry
+from crossling.types import Sentence
 from transfer._attribution_html import TokenAttribution
 
 __all__ = [
@@ -270,12 +270,12 @@ def head_explainer(loaded: Any, head: Any, task: Any, layer: int | str, *, prefi
                    max_length: int = 128, final_norm: str = "hf") -> TokenExplainer:
     """Explainer of the head regime: a frozen encoder's layer ``layer`` (or ``"mix"``) + a fitted head.
 
-    Layers are captured with :class:`probes.layers.LayerCapture` (the suite's
+    Layers are captured with :class:`crossling.layers.LayerCapture` (the suite's
     numbering: 0 = embeddings, i = block i), as in extraction.
     """
     import torch
 
-    from probes.layers import LayerCapture
+    from crossling.layers import LayerCapture
 
     fn, is_mix = HEAD_ADAPTERS.get(type(head).__name__)(head)
     n_blocks = len(LayerCapture(loaded, [0]).blocks)
@@ -323,7 +323,7 @@ def train_head_model(loaded: Any, task: Any, sentences: Sequence[Sentence], laye
         The fitted head.
     """
     from probes.encode import Encoder, tokenize_sentences
-    from probes.layers import LayerCapture
+    from crossling.layers import LayerCapture
     from transfer.heads import make_head
 
     n_blocks = len(LayerCapture(loaded, [0]).blocks)

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError
-from probes.registry import Registry
+from crossling.errors import ConfigError, DataError
+from crossling.registry import Registry
 
 __all__ = [
     "ProbeData",

@@ -49,8 +49,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from probes.config import Interval
-from probes.errors import ConfigError, DataError
+from crossling.schemas import ATTRIBUTION_PROBE_COLUMNS, ATTRIBUTION_UNIT_COLUMNS
+from crossling.config import Interval
+from crossling.errors import ConfigError, DataError
 from transfer._attribution_figures import (
     plot_ablation_by_layer,
     plot_overlap_by_layer,
@@ -125,8 +126,8 @@ __all__ = [
     "write_attribution_figures",
 ]
 
-UNIT_COLUMNS = ["model", "layer", "task", "lang", "probe", "method", "target", "unit", "importance", "rank"]
-PROBE_COLUMNS = ["model", "layer", "task", "lang", "probe", "metric", "value", "n_train", "n_test"]
+UNIT_COLUMNS = list(ATTRIBUTION_UNIT_COLUMNS)
+PROBE_COLUMNS = list(ATTRIBUTION_PROBE_COLUMNS)
 OVERLAP_COLUMNS = ["model", "layer", "task", "lang_a", "lang_b", "probe", "method", "metric", "value", "p_value",
                    "p_adj", "p_exact", "null_mean", "null_sd", "k", "n_units", "n_perm"]
 ABLATION_COLUMNS = ["model", "layer", "task", "lang_a", "lang_b", "probe", "method", "metric", "value", "p_value",
@@ -208,7 +209,7 @@ class UnitAttributionConfig:
     figures: bool = True
     threads: int | None = None
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "k": [Interval("int", 1, None)],
         "n_perm": [Interval("int", 0, 10**7)],
@@ -331,7 +332,7 @@ class TokenAttributionConfig:
     seed: int = 0
     out: str = ""
 
-    #: Declared ranges (:func:`probes.config.check_params`), checked when the config is loaded.
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
         "n_examples": [Interval("int", 1, None)],
         "train_cap": [Interval("int", 1, None), None],
@@ -430,7 +431,7 @@ def unit_attribution_grid(cfg: UnitAttributionConfig, *, progress: bool = False)
         (Benjamini-Hochberg) over layers and language pairs within each
         (model, task, probe, method, metric, k).
     """
-    from probes.layers import parse_layers
+    from crossling.layers import parse_layers
     from probes.store import ActivationStore
     from probes.tasks import get_task, sentences_from_index
 
@@ -537,9 +538,9 @@ def run_units(cfg: UnitAttributionConfig, *, progress: bool = False) -> dict[str
     dict of str to Path
         The written Parquet tables by name (plus ``figures`` when drawn).
     """
-    from probes.config import save_config
-    from probes.io import DirLock
-    from probes.tables import write_table
+    from crossling.config import save_config
+    from crossling.io import DirLock
+    from crossling.tables import write_table
 
     out = Path(cfg.out) if cfg.out else Path(cfg.activations) / "attribution"
     cfg.out = str(out)
@@ -566,9 +567,9 @@ def _examples(cfg: TokenAttributionConfig) -> tuple[list[Any], dict[str, list[An
     task = get_task(cfg.task)
     langs = list(dict.fromkeys(cfg.langs or [cfg.src]))
     if cfg.corpus == "xtreme":
-        from transfer.run import default_data_dir
+        from crossling.paths import resolve_data_dir
 
-        data_dir = cfg.data_dir or str(default_data_dir())
+        data_dir = str(resolve_data_dir(cfg.data_dir))
         pools = {lang: task.pools(data_dir, lang, split_seed=cfg.seed) for lang in set(langs) | {cfg.src}}
         train = list(pools[cfg.src].train)
         shown = {lang: list(pools[lang].test) for lang in langs}
@@ -617,7 +618,7 @@ def token_attribution_run(cfg: TokenAttributionConfig, *, loaded: Any = None) ->
     list of TokenAttribution
         Grouped by example id (parallel examples share ``group``).
     """
-    from probes.layers import LayerCapture
+    from crossling.layers import LayerCapture
     from probes.models import load_model
     from transfer.tasks import get_task
 
@@ -651,9 +652,9 @@ def token_attribution_run(cfg: TokenAttributionConfig, *, loaded: Any = None) ->
 
 def run_tokens(cfg: TokenAttributionConfig, *, loaded: Any = None) -> dict[str, Path]:
     """Run :func:`token_attribution_run` and write the token table, ``tokens.html`` and the config."""
-    from probes.config import save_config
-    from probes.io import DirLock, atomic_write_text
-    from probes.tables import write_table
+    from crossling.config import save_config
+    from crossling.io import DirLock, atomic_write_text
+    from crossling.tables import write_table
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -673,7 +674,7 @@ def run_tokens(cfg: TokenAttributionConfig, *, loaded: Any = None) -> dict[str, 
 
 def build_parser() -> Any:
     """The argument parser of ``python -m transfer.attribute``."""
-    from probes.cli import SuiteArgumentParser
+    from crossling.cli import SuiteArgumentParser
 
     p = SuiteArgumentParser(prog="python -m transfer.attribute",
                             description="Attribution of probes to hidden units (units) and of transfer models "
@@ -731,7 +732,7 @@ def build_parser() -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m transfer.attribute``."""
-    from probes.config import load_config
+    from crossling.config import load_config
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -758,6 +759,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from probes.cli import run_main
+    from crossling.cli import run_main
 
     raise SystemExit(run_main(main))

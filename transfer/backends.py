@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from probes.errors import ConfigError
-from probes.registry import Registry
+from crossling.errors import ConfigError
+from crossling.registry import Registry
 from transfer.jobs import Batch
 
 __all__ = ["BACKENDS", "Progress", "run_serial", "run_processes", "run_ray"]
@@ -158,7 +158,7 @@ def run_ray(batches: list[Batch], on_done: OnDone, *, workers: int = 2, ray_addr
     ``"host:6379"``); without one a local Ray with ``workers`` CPUs is started and
     shut down afterwards.
     """
-    from probes._ray import ray_session
+    from crossling._ray import ray_session
     from transfer.regimes import run_batch
 
     with ray_session(workers, ray_address) as ray:

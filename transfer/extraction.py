@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from probes.io import atomic_write_json
+from crossling.io import atomic_write_json
 from probes.store import MANIFEST
 from transfer.features import StoreFeatures
 from transfer.tasks import get_task
@@ -92,7 +92,7 @@ def _extract_one(cfg: Any, data_dir: str, tname: str, lang: str, d: str, layers:
 def _extract_on_ray(cfg: Any, data_dir: str, jobs: list[tuple[str, str, str]], layers: str,
                     log: Callable[[str], None]) -> None:
     """Run extraction jobs as Ray tasks (one model load per task; GPUs if ``device`` is cuda)."""
-    from probes._ray import ray_session
+    from crossling._ray import ray_session
 
     with ray_session(max(1, cfg.workers), cfg.ray_address) as ray:
         gpus = 1 if str(cfg.device).startswith("cuda") else 0

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from transfer.tasks import DownstreamTask
 
 __all__ = ["Units", "FeatureSource", "StoreFeatures", "SyntheticFeatures", "parse_layer"]

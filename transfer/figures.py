@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from probes import plotstyle as S
-from probes.io import atomic_save
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.io import atomic_save
+from crossling.tables import require_columns
 
 __all__ = ["primary_metric", "transfer_matrix", "plot_matrix", "plot_fewshot", "write_figures"]
 

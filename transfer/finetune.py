@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from probes.config import Interval, Options, check_params
-from probes.errors import ConfigError, DataError, ModelError, short_repr
-from probes.types import Sentence
+from crossling.config import Interval, Options, check_params
+from crossling.errors import ConfigError, DataError, ModelError, short_repr
+from crossling.types import Sentence
 from transfer.jobs import Batch, CellStore
 from transfer.regimes import _error, cell_rows, source_examples
 from transfer.splits import shot_indices
@@ -77,7 +77,7 @@ FINETUNE_DEFAULTS: dict[str, Any] = {
     "prefix": "",
 }
 
-#: Declared ranges of the options (the suite's one mechanism, :func:`probes.config.check_params`).
+#: Declared ranges of the options (the suite's one mechanism, :func:`crossling.config.check_params`).
 FINETUNE_CONSTRAINTS: dict[str, list[Any]] = {
     "epochs": [Interval("int", 0, 10**4)],
     "min_steps": [Interval("int", 0, 10**7)],
@@ -272,7 +272,7 @@ class TaskModel:
                  dropout: float | None = None):
         import torch
 
-        from probes.layers import _blocks_and_path
+        from crossling.layers import _blocks_and_path
         from probes.models import T5_TYPES
 
         self.encoder = encoder.to(device)
@@ -585,7 +585,7 @@ class _DiskStates:
         self.path = root / "ft-states" / f"{key}.npz"
 
     def load(self, tm: TaskModel) -> None:
-        from probes.io import sha256_file
+        from crossling.io import sha256_file
 
         sums = self.path.with_suffix(".sha256")
         if not (self.path.is_file() and sums.is_file()):
@@ -600,7 +600,7 @@ class _DiskStates:
     def save(self, tm: TaskModel, keys: list[str]) -> None:
         import io
 
-        from probes.io import atomic_write_bytes, atomic_write_text
+        from crossling.io import atomic_write_bytes, atomic_write_text
 
         buf = io.BytesIO()
         np.savez(buf, **{k: tm.cache[k] for k in keys})

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from probes.config import Interval, Options, check_params
-from probes.errors import ConfigError, DataError, short_repr
-from probes.registry import Registry
+from crossling.config import Interval, Options, check_params
+from crossling.errors import ConfigError, DataError, short_repr
+from crossling.registry import Registry
 
 __all__ = ["HEADS", "Head", "SoftmaxHead", "MLPHead", "RidgeHead", "make_head"]
 
@@ -60,7 +60,7 @@ class Head:
     """
 
     supports_mix = False
-    #: Declared ranges of the parameters (:func:`probes.config.check_params`).
+    #: Declared ranges of the parameters (:func:`crossling.config.check_params`).
     _parameter_constraints: dict[str, list[Any]] = {}
 
     def __init__(self, n_classes: int, *, seed: int = 0, **params: Any):

@@ -18,7 +18,7 @@ file, so a rerun resumes with nothing lost or duplicated. Each cell file
 carries ``checksum``, the SHA-256 of its canonical JSON payload
 (:func:`cell_checksum`), verified on every read: a file changed after it was
 written (a flipped digit that keeps the JSON valid) is a
-:class:`~probes.errors.StoreError` naming the file, never data.
+:class:`~crossling.errors.StoreError` naming the file, never data.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from probes.errors import StoreError
-from probes.io import atomic_write_json
+from crossling.errors import StoreError
+from crossling.io import atomic_write_json
 
 __all__ = ["CELL_FORMAT", "RunSpec", "Cell", "Batch", "CellStore", "cell_checksum", "make_grid", "group_batches"]
 

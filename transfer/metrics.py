@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from probes.errors import DataError
-from probes.registry import Registry
+from crossling.errors import DataError
+from crossling.registry import Registry
 
 __all__ = ["METRICS", "accuracy", "entity_f1", "bio_entities"]
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from probes.registry import Registry
+from crossling.registry import Registry
 from transfer.features import Units
 from transfer.heads import make_head
 from transfer.jobs import Batch, Cell, CellStore

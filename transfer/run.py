@@ -22,6 +22,8 @@ See docs/transfer.md.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sys
 import time
 from collections.abc import Sequence
@@ -31,12 +33,13 @@ from typing import Any
 
 import pandas as pd
 
-from probes.cli import SuiteArgumentParser, run_main
-from probes.config import Interval, config_to_dict, load_config, parse_yaml_value, save_config
-from probes.errors import ConfigError, DataError, EmptyResultError, suggest
-from probes.io import DirLock, remove_stale_temps
-from probes.paths import default_data_dir
-from probes.tables import write_table
+from crossling.schemas import TRANSFER_COLUMNS, TRANSFER_EXTRA_COLUMNS
+from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.config import Interval, save_config
+from crossling.errors import ConfigError, DataError, EmptyResultError, suggest
+from crossling.io import DirLock, remove_stale_temps
+from crossling.paths import default_data_dir, resolve_data_dir
+from crossling.tables import write_table
 from transfer.backends import BACKENDS, Progress
 from transfer.features import FeatureSource, SyntheticFeatures
 from transfer.heads import HEADS
@@ -49,11 +52,9 @@ __all__ = ["TransferConfig", "DEFAULT_LANGS", "TABLE_COLUMNS", "run", "main", "d
 DEFAULT_LANGS = ["ar", "de", "en", "es", "fr", "hi", "ru", "tr", "vi", "zh"]
 
 #: Columns of the tidy result table (the contract in docs/design.md), then extras.
-TABLE_COLUMNS = ["model", "regime", "layer", "task", "src", "tgt", "k", "seed", "metric", "value",
-                 "n_train", "n_test"]
-EXTRA_COLUMNS = ["n_shots", "src_pool", "tgt_pool", "cell"]
+TABLE_COLUMNS = list(TRANSFER_COLUMNS)
+EXTRA_COLUMNS = list(TRANSFER_EXTRA_COLUMNS)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 
@@ -161,7 +162,7 @@ class TransferConfig:
     figures: bool = True
     progress: bool = True
 
-    #: Declared ranges (:func:`probes.config.check_params`); list parameters are checked element-wise.
+    #: Declared ranges (:func:`crossling.config.check_params`); list parameters are checked element-wise.
     _parameter_constraints = {
         "shots": [Interval("int", 0, 10**7, meaning="non-negative number of target examples per few-shot cell")],
         "seeds": [Interval("int", 0, 2**32 - 1)],
@@ -177,8 +178,14 @@ class TransferConfig:
     }
     _parameter_each = ("shots", "seeds")
 
+    def resolved(self) -> TransferConfig:
+        """This config with every default path filled in (what is saved beside the results)."""
+        return dataclasses.replace(
+            self, data_dir=str(resolve_data_dir(self.data_dir)),
+            features_dir=self.features_dir or str(Path("runs") / "transfer-features"))
+
     def validate(self) -> None:
-        from probes.languages import canonical_codes
+        from crossling.languages import canonical_codes
 
         self.langs = canonical_codes(self.langs, param="langs")
         if not self.tasks:
@@ -284,7 +291,7 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
         The tidy table (also written to ``<out>/transfer.parquet`` and ``.csv``).
     """
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
-    data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
+    data_dir = resolve_data_dir(cfg.data_dir)
     out = Path(cfg.out)
     if cfg.features != "synthetic" or cfg.regime == "finetune":
         if not data_dir.is_dir():
@@ -386,57 +393,26 @@ def _check_shots(cfg: TransferConfig, fs: FeatureSource) -> None:
             )
 
 
+PROG = "python -m transfer.run"
+DESCRIPTION = "Cross-lingual transfer grid (zero- and few-shot), resumable."
+
+
 def build_parser() -> SuiteArgumentParser:
-    p = SuiteArgumentParser(prog="python -m transfer.run",
-                            description="Cross-lingual transfer grid (zero- and few-shot), resumable.")
-    p.add_argument("--config", help="YAML config (keys = TransferConfig fields)")
-    p.add_argument("--model")
-    p.add_argument("--tasks", help="comma list, e.g. pos,ner,nli")
-    p.add_argument("--langs", help="comma list of language codes")
-    p.add_argument("--shots", help="comma list of k, e.g. 0,10,100")
-    p.add_argument("--seeds", help="comma list of seeds")
-    p.add_argument("--regime", help="head or finetune")
-    p.add_argument("--layer", help="integer, last or mix")
-    p.add_argument("--head", help="ridge or softmax")
-    p.add_argument("--features", help="store or synthetic")
-    p.add_argument("--backend", help="process, serial or ray")
-    p.add_argument("--workers", type=int)
-    p.add_argument("--ray-address", dest="ray_address")
-    p.add_argument("--data-dir", dest="data_dir")
-    p.add_argument("--out")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other config key, e.g. --set train_cap=500 (repeatable)")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and grid size, run nothing")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p
+    """The command line, generated from :class:`TransferConfig` (:func:`crossling.cli.config_parser`)."""
+    return config_parser(TransferConfig, prog=PROG, description=DESCRIPTION)
 
 
 def parse_config(argv: Sequence[str] | None) -> tuple[TransferConfig, Any]:
-    args = build_parser().parse_args(argv)
-    over: dict[str, Any] = {k: getattr(args, k) for k in (
-        "model", "tasks", "langs", "shots", "seeds", "regime", "layer", "head", "features", "backend", "workers",
-        "ray_address", "data_dir", "out")}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}.")
-        over[key.strip()] = parse_yaml_value(value, f"--set {key.strip()}")
-    if args.no_progress:
-        over["progress"] = False
-    return load_config(TransferConfig, args.config, over), args
+    """Parse ``argv`` into a validated, resolved :class:`TransferConfig` and the namespace."""
+    return parse_command(TransferConfig, argv, prog=PROG, description=DESCRIPTION, parser=build_parser())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (``python -m transfer.run``)."""
     cfg, args = parse_config(argv)
     if args.dry_run:
-        import yaml
-
         n = len(cfg.tasks) * len(cfg.langs) ** 2 * len(set(cfg.shots)) * len(cfg.seeds)
-        print(yaml.safe_dump(config_to_dict(cfg), sort_keys=True), end="")
-        print(f"# {n} cells")
-        return 0
+        return print_dry_run(cfg, f"{n} cells")
     run(cfg)
     return 0
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from probes.errors import ConfigError
+from crossling.errors import ConfigError
 
 __all__ = ["index_split", "capped_subset", "shot_indices"]
 

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import DataError
-from probes.registry import Registry
-from probes.types import UPOS_TAGS, Sentence
+from crossling.errors import DataError
+from crossling.registry import Registry
+from crossling.types import UPOS_TAGS, Sentence
 from transfer.splits import capped_subset, index_split
 
 __all__ = ["TASKS", "DownstreamTask", "Pools", "PosTask", "NerTask", "NliTask", "PawsTask", "get_task"]
@@ -112,10 +112,10 @@ class DownstreamTask:
         return self.path(data_dir, lang, split).is_file()
 
     def read(self, data_dir: str | Path, lang: str, split: str) -> list[Sentence]:
-        """Read one split of one language as :class:`~probes.types.Sentence` records.
+        """Read one split of one language as :class:`~crossling.types.Sentence` records.
 
         Reading is :func:`probes.xtreme.read_xtreme`; a missing file raises a
-        :class:`~probes.errors.DataError` listing what is present.
+        :class:`~crossling.errors.DataError` listing what is present.
         """
         from probes.xtreme import read_xtreme
 

@@ -2,7 +2,7 @@
 
 Every function is registered in :data:`FIGURES` by name and returns the
 ``(png, pdf)`` paths it wrote. No model code is imported here. Every figure
-follows :mod:`probes.plotstyle` (the style shared by every package): model and
+follows :mod:`crossling.plotstyle` (the style shared by every package): model and
 data size stamped on the canvas, fixed colour scales, one language order,
 colour-blind-safe palette, small multiples, legends inside the axes, PNGs under
 a size budget.

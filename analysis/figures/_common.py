@@ -3,7 +3,7 @@
 Figures are built as :class:`matplotlib.figure.Figure` objects, never through
 ``pyplot``, so they need no GUI backend, leave the caller's backend alone and
 hold no global state. Style (palette, scales, language order, the model/data
-stamp, the PNG size budget) comes from :mod:`probes.plotstyle`, shared by every
+stamp, the PNG size budget) comes from :mod:`crossling.plotstyle`, shared by every
 package's figures.
 """
 
@@ -17,10 +17,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.summary import SETTING_METRICS
-from probes import plotstyle as S
-from probes.errors import ConfigError, DataError
-from probes.io import atomic_save
-from probes.registry import Registry
+from crossling import plotstyle as S
+from crossling.errors import ConfigError, DataError
+from crossling.io import atomic_save
+from crossling.registry import Registry
 
 __all__ = ["FIGURES", "SETTING_METRICS", "save_figure", "subplots", "require_rows", "model_label", "data_label",
            "reject_settings", "control_label"]
@@ -37,7 +37,7 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (
 
 
 def save_figure(fig: Figure, stem: str | Path, *, dpi: int = 130) -> tuple[Path, Path]:
-    """Write ``<stem>.png`` (under :data:`probes.plotstyle.MAX_PNG_BYTES`) and ``<stem>.pdf`` atomically."""
+    """Write ``<stem>.png`` (under :data:`crossling.plotstyle.MAX_PNG_BYTES`) and ``<stem>.pdf`` atomically."""
     stem = Path(stem)
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
     if fig.get_layout_engine() is None:

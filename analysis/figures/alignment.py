@@ -19,9 +19,9 @@ from analysis.figures._common import (
     subplots,
 )
 from analysis.mantel import align_matrices, mantel
-from probes import plotstyle as S
-from probes.errors import ConfigError
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.errors import ConfigError
+from crossling.tables import require_columns
 
 __all__ = ["alignment_by_layer", "alignment_heatmap", "typology_alignment_scatter", "mantel_by_layer_plot",
            "BOUNDED_METRICS"]
@@ -105,7 +105,7 @@ def alignment_heatmap(alignment: pd.DataFrame, out: str | Path, *, metric: str, 
     """Language x language similarity at one layer (default: the layer with the highest mean), fixed scale.
 
     Bounded metrics use the fixed [0, 1] scale; others a symmetric diverging scale around 0.
-    Languages are in :func:`probes.plotstyle.language_order` (the same order at every layer).
+    Languages are in :func:`crossling.plotstyle.language_order` (the same order at every layer).
 
     Returns
     -------

@@ -9,8 +9,8 @@ import pandas as pd
 
 from analysis.figures._common import FIGURES, model_label, require_rows, save_figure, subplots
 from analysis.summary import headline_coefficients
-from probes import plotstyle as S
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.tables import require_columns
 
 __all__ = ["coefficient_plot"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures._common import FIGURES, model_label, require_rows, save_figure, subplots
-from probes import plotstyle as S
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.tables import require_columns
 
 __all__ = ["observed_vs_predicted"]
 

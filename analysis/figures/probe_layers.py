@@ -14,9 +14,9 @@ from analysis.figures._common import (
     require_rows,
     save_figure,
 )
-from probes import plotstyle as S
-from probes.errors import ConfigError
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.errors import ConfigError
+from crossling.tables import require_columns
 
 __all__ = ["probe_accuracy_by_layer"]
 

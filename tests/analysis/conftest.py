@@ -108,7 +108,7 @@ def make_run(root, *, with_features: bool = True):
     """A run directory with transfer (zero- and few-shot), alignment, probe and pair-feature tables."""
     from pathlib import Path
 
-    from probes.tables import write_table
+    from crossling.tables import write_table
 
     root = Path(root)
     transfer, features, truth = simulate(noise=0.005, tasks=("xnli", "pawsx"))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.fewshot import extrapolation_error, fit_law, fit_laws, k_for_score, law_predict
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 KS = np.array([0, 5, 10, 30, 100, 300, 1000])
 

@@ -11,7 +11,7 @@ from analysis import figures as F
 from analysis.fewshot import fit_laws
 from analysis.mantel import mantel_by_layer
 from analysis.stats import explain_transfer, square_matrix
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -22,7 +22,7 @@ from analysis.stats import (
     qap_coefficients,
     set_tests,
 )
-from probes.errors import DataError
+from crossling.errors import DataError
 
 LANGS10 = [f"l{i}" for i in range(10)]
 

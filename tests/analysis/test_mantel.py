@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from analysis.mantel import bh_fdr, mantel, mantel_by_layer, partial_mantel
-from probes.errors import DataError
+from crossling.errors import DataError
 
 LANGS = [f"l{i}" for i in range(10)]
 

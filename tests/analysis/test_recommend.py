@@ -8,8 +8,8 @@ import pytest
 from scipy import stats as sps
 
 from analysis.recommend import RANKERS, evaluate_ranking, fit_recommender, main, ndcg_at_k
-from probes.cli import run_main
-from probes.tables import read_table, write_table
+from crossling.cli import run_main
+from crossling.tables import read_table, write_table
 
 
 def test_ndcg_properties():

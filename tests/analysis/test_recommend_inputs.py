@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.recommend import main
-from probes.cli import run_main
-from probes.tables import write_table
+from crossling.cli import run_main
+from crossling.tables import write_table
 
 
 def _args(tmp_path, task="xnli"):

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from analysis.render_check import WINDOW, check_render, main, screenshot
-from probes.cli import run_main
+from crossling.cli import run_main
 
 # a valid 1x1 PNG
 _PNG = base64.b64encode(bytes.fromhex(
@@ -57,7 +57,7 @@ def test_screenshot_is_small(tmp_path, chromium):
 
 
 def test_missing_report_is_an_error(tmp_path):
-    from probes.errors import DataError
+    from crossling.errors import DataError
 
     with pytest.raises(DataError, match="No report"):
         check_render(tmp_path / "absent.html")

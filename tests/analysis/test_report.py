@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from analysis.report import discover_tables, main
-from probes.cli import run_main
-from probes.errors import ConfigError
-from probes.io import sha256_file
-from probes.tables import read_table
+from crossling.cli import run_main
+from crossling.errors import ConfigError
+from crossling.io import sha256_file
+from crossling.tables import read_table
 
 
 class _Collect(HTMLParser):
@@ -104,7 +104,7 @@ def test_summary_answers_each_question_with_a_number_and_a_link(report):
 def test_pvalues_name_their_method_and_settings_are_not_results(sim, tmp_path):
     run = sim.make_run(tmp_path / "r")
     pr = read_table(run / "probes" / "probes.parquet")
-    from probes.tables import write_table
+    from crossling.tables import write_table
 
     write_table(pd.concat([pr, pr.assign(metric="C", value=10.0)], ignore_index=True), run / "probes" / "probes")
     assert run_main(main, ["--run", str(run), "--permutations", "19", "--no-mixed", "--tasks", "xnli"]) == 0
@@ -155,7 +155,7 @@ def test_renders_in_headless_chromium_as_a_reader_sees_it(report, chromium):
 
 
 def test_figures_are_under_the_size_budget(report):
-    from probes.plotstyle import MAX_PNG_BYTES
+    from crossling.plotstyle import MAX_PNG_BYTES
 
     run, _ = report
     pngs = list((run / "analysis" / "figures").glob("*.png"))

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from analysis.report import ReportConfig, build_report, discover_tables, main
-from probes.cli import run_main
-from probes.errors import ConfigError, DataError
-from probes.tables import write_table
+from crossling.cli import run_main
+from crossling.errors import ConfigError, DataError
+from crossling.tables import write_table
 
 
 def _transfer(sim) -> pd.DataFrame:

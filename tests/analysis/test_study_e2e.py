@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from probes.paths import REPO_ROOT
+from crossling.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import analysis.typology as T
-from probes.errors import ConfigError, DataError
-from probes.types import Sentence, Word
+from crossling.errors import ConfigError, DataError
+from crossling.types import Sentence, Word
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "probes" / "data" / "sample"
@@ -78,7 +78,7 @@ def test_bad_options_and_codes_are_config_errors():
         T.pair_features(["en", "de"], sources=["uriel"], options={"mc4": {}})
     with pytest.raises(ConfigError, match="Unknown language"):
         T.pair_features(["en-GB!", "de"], sources=["uriel"])
-    assert T.check_langs(["EN", "deu"]) == ["en", "de"]  # one normalisation (probes.languages.canonical_code)
+    assert T.check_langs(["EN", "deu"]) == ["en", "de"]  # one normalisation (crossling.languages.canonical_code)
     with pytest.raises(ConfigError, match="more than once"):
         T.pair_features(["en", "en"], sources=["uriel"])
     with pytest.raises(ConfigError, match="needs option `table`"):
@@ -488,7 +488,7 @@ def test_cli_writes_table_and_config(tmp_path, capsys):
 
 
 def test_cli_errors_exit_with_config_code(tmp_path, capsys):
-    from probes.cli import run_main
+    from crossling.cli import run_main
 
     assert run_main(T.main, ["--langs", "en,de", "--out", str(tmp_path), "--sources", "urie"]) == 2
     assert "Did you mean 'uriel'" in capsys.readouterr().err

@@ -21,8 +21,8 @@ from probes.conllu import (
     validate_conllu,
     write_conllu,
 )
-from probes.errors import ConfigError, DataError
-from probes.types import UPOS_TAGS, Sentence, Word
+from crossling.errors import ConfigError, DataError
+from crossling.types import UPOS_TAGS, Sentence, Word
 
 PUD_LANGS = ["ar", "cs", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "ko", "pt", "ru", "tr", "zh"]
 

@@ -18,8 +18,8 @@ from probes.corpora import (
     discover_ud,
     load_corpus,
 )
-from probes.errors import ConfigError, DataError
-from probes.types import Sentence
+from crossling.errors import ConfigError, DataError
+from crossling.types import Sentence
 
 PUD_LANGS = ["ar", "cs", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "ko", "pt", "ru", "tr", "zh"]
 
@@ -72,7 +72,7 @@ def test_unknown_option_is_named_with_the_valid_ones(pud_dir: Path) -> None:
 
 def test_object_that_is_not_a_corpus_is_rejected() -> None:
     with pytest.raises(ConfigError, match=r"not a probes\.corpora\.Corpus subclass"):
-        load_corpus("probes.types:Sentence")
+        load_corpus("crossling.types:Sentence")
 
 
 def test_bad_option_values(pud_dir: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.cli import run_main
+from crossling.cli import run_main
 from probes.datasets import (
     MANIFEST,
     RESOURCES,
@@ -34,7 +34,7 @@ from probes.datasets import (
     list_data,
     main,
 )
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from probes.xtreme import read_pair_file, read_tatoeba, read_token_file, read_xtreme
 
 REPO = Path(__file__).resolve().parents[2]
@@ -485,9 +485,9 @@ def test_fetch_from_a_file_url(tmp_path: Path) -> None:
 def test_public_names_import() -> None:
     import probes.data
     import probes.datasets
-    import probes.languages
+    import crossling.languages
     import probes.xtreme
 
-    for mod in (probes.data, probes.datasets, probes.languages, probes.xtreme):
+    for mod in (probes.data, probes.datasets, crossling.languages, probes.xtreme):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)

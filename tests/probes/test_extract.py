@@ -16,12 +16,12 @@ import pytest
 import torch
 
 from probes.encode import tokenize_sentences
-from probes.errors import ConfigError, LockError, ModelError, StoreError
+from crossling.errors import ConfigError, LockError, ModelError, StoreError
 from probes.extract import extract_sentences, main
-from probes.layers import LayerCapture, layer_names, parse_layers
+from crossling.layers import LayerCapture, layer_names, parse_layers
 from probes.models import load_model
 from probes.store import ActivationStore
-from probes.types import Sentence, Word
+from crossling.types import Sentence, Word
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -232,7 +232,7 @@ KILL_SCRIPT = textwrap.dedent("""
     import sys
     from probes.extract import extract_sentences
     from probes.models import load_model
-    from probes.types import Sentence, Word
+    from crossling.types import Sentence, Word
     words = "the quick brown fox jumps over the lazy dog again and again".split()
     groups = {}
     for lang in ("en", "de"):

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError
+from crossling.errors import ConfigError
 from probes.extract import ExtractConfig, extract_sentences
 from probes.store import ActivationStore
-from probes.types import Sentence, Word
+from crossling.types import Sentence, Word
 
 REPO = Path(__file__).resolve().parents[2]
 WORDS = "the cat sleeps on a warm mat while two dogs bark loudly outside near an old red barn".split()

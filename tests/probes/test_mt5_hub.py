@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from probes.types import Sentence, Word
+from crossling.types import Sentence, Word
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -286,7 +286,7 @@ def test_missing_sentencepiece_is_one_clear_error(tmp_path: Path, spiece: bytes)
 
     d = write_mt5_hub_layout(tmp_path / "mt5", shape="tiny", spiece=spiece)
     code = ("import sys; sys.modules['sentencepiece'] = None\n"
-            "from probes.cli import run_main; from probes.extract import main\n"
+            "from crossling.cli import run_main; from probes.extract import main\n"
             f"raise SystemExit(run_main(main, ['--model', {str(d)!r}, '--out', {str(tmp_path / 'o')!r}, '--quiet']))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert r.returncode != 0

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from probes.probing import (
     Head,
     Standardizer,
@@ -97,7 +97,7 @@ def test_empty_head_gives_uniform():
 def test_control_selectivity_near_zero_on_random_features():
     """On features that encode nothing, task and control accuracy are both at the majority level."""
     from probes.tasks import control_labels, get_task, task_labels
-    from probes.types import Sentence, Word
+    from crossling.types import Sentence, Word
 
     rng = np.random.default_rng(0)
     n_types, n = 300, 6000

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from probes.cli import MESSAGE_LIMIT, os_error, run_main
-from probes.config import (
+from crossling.cli import MESSAGE_LIMIT, os_error, run_main
+from crossling.config import (
     MAX_CONFIG_VALUES,
     Interval,
     Options,
@@ -22,9 +22,9 @@ from probes.config import (
     load_yaml,
     parse_yaml_value,
 )
-from probes.errors import ConfigError, LockError, PathError, ResourceError, StoreError, short_repr
-from probes.io import DirLock, atomic_write_text, remove_owned
-from probes.languages import canonical_code, canonical_codes
+from crossling.errors import ConfigError, LockError, PathError, ResourceError, StoreError, short_repr
+from crossling.io import DirLock, atomic_write_text, remove_owned
+from crossling.languages import canonical_code, canonical_codes
 from probes.store import check_manifest
 
 
@@ -219,8 +219,8 @@ def test_conllu_language_order(tmp_path):
 def test_table_values_checked(tmp_path):
     import pandas as pd
 
-    from probes.errors import DataError
-    from probes.tables import read_table
+    from crossling.errors import DataError
+    from crossling.tables import read_table
 
     df = pd.DataFrame({"metric": ["accuracy", "f1", "loss"], "value": [0.5, np.nan, 7.0]})
     df.to_csv(tmp_path / "ok.csv", index=False)

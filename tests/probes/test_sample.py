@@ -2,7 +2,7 @@
 
 Every file is loaded through the suite's own reader, :func:`probes.conllu.read_conllu`,
 which validates the CoNLL-U format (columns, IDs, UPOS, FEATS syntax, one root,
-no cycles, multiword ranges) and raises :class:`probes.errors.DataError` on any
+no cycles, multiword ranges) and raises :class:`crossling.errors.DataError` on any
 violation. The tests here add what the demo promises on top of that: the same
 40 sentence ids in nine languages, morphology in every sentence, and
 character spans that point at the right surface tokens.
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from probes.conllu import ReadReport, read_conllu
-from probes.types import UPOS_TAGS, Sentence
+from crossling.types import UPOS_TAGS, Sentence
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "probes" / "data" / "sample"
 LANGS = ("en", "de", "fr", "ru", "ar", "hi", "tr", "zh", "ja")

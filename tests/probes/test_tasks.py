@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from probes.conllu import parse_conllu
-from probes.errors import ConfigError, DataError
-from probes.registry import Registry
+from crossling.errors import ConfigError, DataError
+from crossling.registry import Registry
 from probes.tasks import (
     MORPH_FEATURES,
     TASKS,
@@ -24,7 +24,7 @@ from probes.tasks import (
     sentences_from_index,
     task_labels,
 )
-from probes.types import UPOS_TAGS
+from crossling.types import UPOS_TAGS
 
 # Two sentences: a multiword token (du = de + le), words without features, a subtyped relation.
 FIXTURE = """\
@@ -158,7 +158,7 @@ def test_control_labels_by_type(sents):
 
 
 def test_control_follows_label_distribution():
-    from probes.types import Sentence, Word
+    from crossling.types import Sentence, Word
 
     rng = np.random.default_rng(0)
     words = [Word(id=i + 1, form=f"w{i}", span=(0, 0), upos="NOUN" if rng.random() < 0.8 else "VERB")

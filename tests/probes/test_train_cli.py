@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from probes.cli import run_main
+from crossling.cli import run_main
 from probes.conllu import read_conllu
 from probes.extract import extract_sentences
 from probes.models import load_model

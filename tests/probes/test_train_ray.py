@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from probes.conllu import read_conllu
-from probes.errors import ConfigError
+from crossling.errors import ConfigError
 from probes.extract import extract_sentences
 from probes.models import load_model
 from probes.store import ActivationStore

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from probes.errors import ConfigError, DataError
-from probes.types import UPOS_TAGS
+from crossling.errors import ConfigError, DataError
+from crossling.types import UPOS_TAGS
 from probes.xtreme import (
     TASKS,
     available,

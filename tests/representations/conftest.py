@@ -17,7 +17,7 @@ def rng() -> np.random.Generator:
 def tiny_store(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path) -> Path:
     """An activation store of the bundled parallel sample (4 languages x 40 sentences)
     through the tiny random BERT, made by the suite's extractor."""
-    from probes.config import load_config
+    from crossling.config import load_config
     from probes.extract import ExtractConfig, extract
 
     out = tmp_path_factory.mktemp("store") / "sample-tiny"

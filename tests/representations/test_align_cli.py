@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from probes.cli import run_main
+from crossling.cli import run_main
 from probes.store import ActivationStore
 from representations import linear_cka, retrieval_accuracy
 from representations.align import aligned_rows, main

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from probes.config import load_config
+from crossling.config import load_config
 from representations.align import AlignConfig, align
 
 
@@ -46,7 +46,7 @@ def test_ray_backend_starts_and_stops_its_own_local_ray(tiny_store, tmp_path):
 
 
 def test_backend_is_validated(tiny_store, tmp_path):
-    from probes.errors import ConfigError
+    from crossling.errors import ConfigError
 
     with pytest.raises(ConfigError, match="backend must be 'serial' or 'ray'"):
         _cfg(tiny_store, tmp_path, backend="dask").validate()

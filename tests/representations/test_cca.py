@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from representations import SmallSampleWarning, canonical_correlations, pwcca, svcca
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError, DataError, ResourceError
+from crossling.errors import ConfigError, DataError, ResourceError
 from representations import (
     center_gram,
     cka_from_grams,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from representations.figures import (
     cluster_order,
     parse_pair,

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from representations import (
     METRICS,
     alignment_maps,
@@ -185,7 +185,7 @@ def test_feature_form_for_large_n_matches_gram_form(rng, name):
 
 
 def test_rbf_refuses_huge_n_with_advice(rng):
-    from probes.errors import ResourceError
+    from crossling.errors import ResourceError
 
     metric = METRICS.get("rbf_cka")(gram_max_n=10)
     with pytest.raises(ResourceError, match="feature-space"):

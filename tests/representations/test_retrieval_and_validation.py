@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import representations
-from probes.errors import DataError
+from crossling.errors import DataError
 from representations import (
     canonical_correlations,
     check_pair,

@@ -7,7 +7,7 @@ import importlib
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from transfer import attribute as A
 
 D_UNITS = 48
@@ -254,7 +254,7 @@ def test_render_html_side_by_side_and_escaped(tiny):
 
 def test_cli_units_and_tokens(tiny, tmp_path, capsys):
     from probes.extract import extract_sentences
-    from probes.tables import read_table
+    from crossling.tables import read_table
 
     loaded, corpus = tiny
     store = tmp_path / "store"
@@ -293,7 +293,7 @@ def test_cli_units_and_tokens(tiny, tmp_path, capsys):
 
 
 def test_cli_errors_name_the_problem(tmp_path):
-    from probes.cli import run_main
+    from crossling.cli import run_main
 
     assert run_main(A.main, ["units"]) == 2
     assert run_main(A.main, ["units", "--activations", str(tmp_path), "--methods", "integrated_gradient"]) == 2

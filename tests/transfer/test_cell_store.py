@@ -8,9 +8,9 @@ from dataclasses import asdict
 
 import pytest
 
-from probes.config import load_config
-from probes.errors import StoreError
-from probes.io import remove_stale_temps
+from crossling.config import load_config
+from crossling.errors import StoreError
+from crossling.io import remove_stale_temps
 from transfer.jobs import Cell, CellStore, RunSpec, cell_checksum
 from transfer.run import TransferConfig, run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError
+from crossling.errors import ConfigError
 
 
 def test_schedule_counts_steps_not_only_epochs():
@@ -133,7 +133,7 @@ def test_top_n_rejects_t5_and_out_of_range(tiny_mt5_dir, tiny_bert_dir):
 
 
 def test_regime_top_n_caches_states_on_disk_and_verifies_them(tmp_path, tiny_bert_dir, xtreme_dir):
-    from probes.config import load_config
+    from crossling.config import load_config
     from transfer.run import TransferConfig, run
 
     def cfg(out):
@@ -191,7 +191,7 @@ def test_finetuning_real_e5_on_real_ud_learns(data_dir):
 
 def test_pairs_encoded_separately_give_u_v_absdiff_product(tmp_path, tiny_bert_dir, xtreme_dir):
     """pair_encoding: separate -> premise and hypothesis encoded alone; the head sees [u; v; |u-v|; u*v]."""
-    from probes.config import load_config
+    from crossling.config import load_config
     from probes.models import load_model
     from probes.store import ActivationStore
     from transfer.extraction import extract_features

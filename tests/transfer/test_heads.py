@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from transfer.heads import HEADS, RidgeHead, SoftmaxHead, make_head
 
 

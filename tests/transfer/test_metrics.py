@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from probes.errors import DataError
+from crossling.errors import DataError
 from transfer.metrics import METRICS, accuracy, bio_entities, entity_f1
 
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from probes.config import load_config
+from crossling.config import load_config
 from transfer.run import TransferConfig, run
 
 SYN = {"n_train": 30, "n_test": 15, "words": 5, "dim": 8, "n_layers": 1}

@@ -5,8 +5,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from probes.config import load_config
-from probes.errors import ConfigError
+from crossling.config import load_config
+from crossling.errors import ConfigError
 from transfer.jobs import Cell, CellStore, RunSpec, make_grid
 from transfer.run import TABLE_COLUMNS, TransferConfig, main, run
 
@@ -150,7 +150,7 @@ def test_yaml_config_loads():
 
 
 def test_real_data_missing_language_is_reported(tmp_path, xtreme_dir):
-    from probes.errors import DataError
+    from crossling.errors import DataError
 
     cfg = load_config(TransferConfig, None, {"langs": ["en", "ja"], "tasks": ["nli"], "data_dir": str(xtreme_dir),
                                               "out": str(tmp_path / "o")})

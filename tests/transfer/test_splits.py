@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from probes.errors import ConfigError
+from crossling.errors import ConfigError
 from transfer.splits import capped_subset, index_split, shot_indices
 
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from probes.config import load_config
+from crossling.config import load_config
 from probes.store import ActivationStore
 from transfer.run import TABLE_COLUMNS, TransferConfig, run
 

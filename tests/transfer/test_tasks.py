@@ -1,6 +1,6 @@
 import pytest
 
-from probes.errors import ConfigError, DataError
+from crossling.errors import ConfigError, DataError
 from transfer.tasks import TASKS, get_task
 
 

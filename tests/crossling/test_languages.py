@@ -1,4 +1,4 @@
-"""Tests of probes.languages: lookups, validation, and every code checked against the real resources."""
+"""Tests of crossling.languages: lookups, validation, and every code checked against the real resources."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import probes.languages as L
-from probes.errors import ConfigError
+import crossling.languages as L
+from crossling.errors import ConfigError
 
 
 @pytest.mark.parametrize("spelling", ["de", "DE", "deu", "German", " german ", "ger"])

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from probes import plotstyle as S
+from crossling import plotstyle as S
 
 
 def test_language_order_is_fixed_and_total():

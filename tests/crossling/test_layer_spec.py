@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from probes.cli import run_main
-from probes.errors import ConfigError
+from crossling.cli import run_main
+from crossling.errors import ConfigError
 from probes.extract import ExtractConfig, known_num_layers, main
-from probes.layers import check_layer_spec, parse_layers
+from crossling.layers import check_layer_spec, parse_layers
 
 
 @pytest.fixture
