@@ -5,6 +5,9 @@ old path, such as ``probes.errors``, still work: the old module name becomes an
 alias of the new module (the very same module object, so registries,
 ``isinstance`` checks and monkeypatching behave as before) and a
 :class:`DeprecationWarning` names the new path. The aliases are removed in 0.3.
+
+A shim is a module whose whole body is ``alias_module(__name__, "new.path")``;
+tests/test_public_api.py finds every shim by that call and checks it.
 """
 
 from __future__ import annotations
@@ -13,27 +16,9 @@ import importlib
 import sys
 import warnings
 
-__all__ = ["alias_module", "MOVED_MODULES", "REMOVAL_VERSION"]
+__all__ = ["alias_module", "REMOVAL_VERSION"]
 
 REMOVAL_VERSION = "0.3"
-
-#: old import path -> new import path; one source of truth for the shims and
-#: for the test that proves every old path still imports.
-MOVED_MODULES: dict[str, str] = {
-    "probes.errors": "crossling.errors",
-    "probes.registry": "crossling.registry",
-    "probes.config": "crossling.config",
-    "probes.cli": "crossling.cli",
-    "probes.io": "crossling.io",
-    "probes.tables": "crossling.tables",
-    "probes.paths": "crossling.paths",
-    "probes.types": "crossling.types",
-    "probes.languages": "crossling.languages",
-    "probes.layers": "crossling.layers",
-    "probes.plotstyle": "crossling.plotstyle",
-    "probes._ray": "crossling._ray",
-}
-
 
 def alias_module(old: str, new: str) -> None:
     """Make module ``old`` an alias of module ``new`` and warn once.
