@@ -89,7 +89,7 @@ def test_cross_lingual_matrix(grid):
 
 
 def test_split_by_sentence_id_is_shared(store_dir):
-    from probes.tasks import sentences_from_index
+    from probes.probing import sentences_from_index
     from probes.train import split_of
 
     st = ActivationStore(store_dir)
