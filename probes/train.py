@@ -32,7 +32,13 @@ from typing import Any
 
 import pandas as pd
 
-from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.cli import (
+    SuiteArgumentParser,
+    config_parser,
+    parse_command,
+    print_dry_run,
+    run_main,
+)
 from crossling.config import save_config
 from crossling.io import remove_stale_temps
 from probes.probing._cell import _cell_input, _local_y

@@ -40,8 +40,21 @@ from probes.probing._base import Head, Standardizer, encode_labels
 from probes.probing._cell import Cell, LangData, Rows, TaskData
 from probes.probing._config import COLUMNS, PROBES, TrainConfig, split_of
 from probes.probing._grid import train_grid
-from probes.probing._kinds import KINDS, ArcKind, ClassificationKind, RegressionKind, TaskKind, get_kind, register_kind
-from probes.probing._logreg import LinearHeads, WhiteningBasis, fit_logreg_heads, whitening_basis
+from probes.probing._kinds import (
+    KINDS,
+    ArcKind,
+    ClassificationKind,
+    RegressionKind,
+    TaskKind,
+    get_kind,
+    register_kind,
+)
+from probes.probing._logreg import (
+    LinearHeads,
+    WhiteningBasis,
+    fit_logreg_heads,
+    whitening_basis,
+)
 from probes.probing._mdl import MDL_FRACTIONS, MDLResult, online_codelength
 from probes.probing._metrics import accuracy, macro_f1, r2_score
 from probes.probing._mlp import MLPHeads, fit_mlp_heads

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from crossling.errors import DataError
 from probes.probing._base import _check_X
 from probes.probing._threads import (

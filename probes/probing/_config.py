@@ -21,7 +21,12 @@ from crossling.errors import ConfigError
 from crossling.registry import Registry
 from crossling.schemas import PROBE_COLUMNS
 from probes.probing._base import Head
-from probes.probing._logreg import LinearHeads, WhiteningBasis, fit_logreg_heads, whitening_basis
+from probes.probing._logreg import (
+    LinearHeads,
+    WhiteningBasis,
+    fit_logreg_heads,
+    whitening_basis,
+)
 from probes.probing._metrics import accuracy
 from probes.probing._mlp import fit_mlp_heads
 

@@ -37,7 +37,13 @@ from probes.probing._kinds import get_kind, kind_key, kind_order
 from probes.probing._logreg import LinearHeads
 from probes.probing._metrics import accuracy, macro_f1
 from probes.probing._resume import _Cells, _plan_key
-from probes.probing._tasks import ProbeTask, control_labels, resolve_tasks, sentences_from_index, task_labels
+from probes.probing._tasks import (
+    ProbeTask,
+    control_labels,
+    resolve_tasks,
+    sentences_from_index,
+    task_labels,
+)
 from probes.probing._threads import _single_blas
 
 __all__ = ["train_grid"]

@@ -30,6 +30,10 @@ A new kind is one class: subclass :class:`TaskKind`, implement
 ...         for n in names:
 ...             y = cell.ld.tasks[n].y[cell.te]
 ...             cell.rows.add(cell.layer, cell.lang, n, "mean", "value", float(np.nanmean(y)), 0, len(y))
+>>> get_kind("count").missing
+nan
+>>> KINDS._items.pop("count") is CountKind  # (unregistered again: this is only an example)
+True
 """
 
 from __future__ import annotations

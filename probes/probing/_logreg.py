@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
+
 from crossling.errors import ConfigError, DataError
 from probes.probing._base import Head, _check_X
 from probes.probing._threads import (
@@ -19,7 +21,6 @@ from probes.probing._threads import (
     _row_blocks,
     _run_all,
 )
-from scipy.special import logsumexp
 
 
 @dataclass

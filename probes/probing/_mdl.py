@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from crossling.errors import ConfigError
 from probes.probing._base import Head, _check_X
 from probes.probing._logreg import LinearHeads, fit_logreg_heads, whitening_basis

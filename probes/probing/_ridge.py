@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from crossling.errors import ConfigError, DataError
 from probes.probing._base import _check_X
 from probes.probing._metrics import r2_score

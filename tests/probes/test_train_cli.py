@@ -246,7 +246,14 @@ def test_registered_kind_in_process(store_dir):
     """register_kind + register_task: the grid fits the new kind's tasks, the other kinds are unchanged."""
     import numpy as np
 
-    from probes.probing import KINDS, TASKS, ProbeTask, TaskKind, register_kind, register_task
+    from probes.probing import (
+        KINDS,
+        TASKS,
+        ProbeTask,
+        TaskKind,
+        register_kind,
+        register_task,
+    )
 
     @register_kind("test-mean", overwrite=True)
     class MeanKind(TaskKind):
