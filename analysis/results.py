@@ -155,7 +155,7 @@ def _slug(spec: str) -> str:
 
 
 def _safe(name: str) -> str:
-    """File-name form of a task or model, as ``probes.train_figures`` names its figures."""
+    """File-name form of a task or model, as ``probes.probing`` names its figures."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 

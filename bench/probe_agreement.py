@@ -95,7 +95,7 @@ def suite_sweep(store: ActivationStore, tasks: list[str], by_lang: dict[str, lis
     seconds per setting (labels and features prepared once per cell, as in a grid run)."""
     from dataclasses import replace
 
-    from probes.probing import _single_blas
+    from probes.probing._threads import _single_blas
     from probes.train import COLUMNS, _cell_input, _lang_cell
 
     out: dict[tuple[float, int], tuple[list, float]] = {s: ([], 0.0) for s in settings}
@@ -109,8 +109,8 @@ def suite_sweep(store: ActivationStore, tasks: list[str], by_lang: dict[str, lis
                 inp = _cell_input(store, lds[lang], layer, lambda: True)
                 for tol, mi in settings:
                     t0 = time.perf_counter()
-                    rows, _, _ = _lang_cell(store, replace(cfg, tol=tol, max_iter=mi), lds[lang], layer, clf, [], [],
-                                            inp)
+                    rows, _, _ = _lang_cell(store, replace(cfg, tol=tol, max_iter=mi), lds[lang], layer,
+                                            {"classification": clf}, inp)
                     rows_, secs = out[(tol, mi)]
                     out[(tol, mi)] = (rows_ + rows, secs + time.perf_counter() - t0)
                     print(f"  suite {lang} L{layer} tol={tol:g} max_iter={mi}: {time.perf_counter() - t0:.1f}s",

@@ -598,7 +598,7 @@ def probe_data_from_store(store: Any, lang: str, layer: int, task: Any, *,
     store : probes.store.ActivationStore
     lang : str
     layer : int
-    task : probes.tasks.ProbeTask
+    task : probes.probing.ProbeTask
         A word-level classification task.
     split : three floats
     seed : int
@@ -609,7 +609,7 @@ def probe_data_from_store(store: Any, lang: str, layer: int, task: Any, *,
     -------
     ProbeData
     """
-    from probes.tasks import sentences_from_index, task_labels
+    from probes.probing import sentences_from_index, task_labels
     from probes.train import split_of
 
     if task.kind != "classification" or task.level != "word":

@@ -253,7 +253,7 @@ class UnitAttributionConfig:
             raise ConfigError(f"split must be three fractions train,dev,test summing to 1, got {self.split}.")
         if not self.tasks:
             raise ConfigError("No task given; pass e.g. --tasks upos,morph:Number.")
-        from probes.tasks import get_task
+        from probes.probing import get_task
 
         for name in self.tasks:
             t = get_task(name)
@@ -433,7 +433,7 @@ def unit_attribution_grid(cfg: UnitAttributionConfig, *, progress: bool = False)
     """
     from crossling.layers import parse_layers
     from probes.store import ActivationStore
-    from probes.tasks import get_task, sentences_from_index
+    from probes.probing import get_task, sentences_from_index
 
     if cfg.threads:
         import torch

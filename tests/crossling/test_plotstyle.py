@@ -62,7 +62,7 @@ def probe_table():
 
 
 def test_probe_figures_follow_the_style(probe_table, tmp_path):
-    from probes.train_figures import draw_all
+    from probes.probing import draw_all
 
     paths = draw_all(probe_table, tmp_path)
     names = sorted(p.name for p in paths)

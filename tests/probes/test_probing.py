@@ -96,7 +96,7 @@ def test_empty_head_gives_uniform():
 
 def test_control_selectivity_near_zero_on_random_features():
     """On features that encode nothing, task and control accuracy are both at the majority level."""
-    from probes.tasks import control_labels, get_task, task_labels
+    from probes.probing import control_labels, get_task, task_labels
     from crossling.types import Sentence, Word
 
     rng = np.random.default_rng(0)
@@ -266,9 +266,11 @@ def test_lockstep_over_row_blocks_matches_sklearn_and_ignores_thread_count():
     same with 1 or 2 threads and each head matches scikit-learn fitted on its own rows."""
     from sklearn.linear_model import LogisticRegression
 
-    import probes.probing as pp
+    import probes.probing._logreg as pp
 
-    n = 2 * pp._BLOCK_ROWS + 700
+    from probes.probing._threads import _BLOCK_ROWS
+
+    n = 2 * _BLOCK_ROWS + 700
     X, y = planted(n=n, d=12, k=4, noise=1.5)
     rng = np.random.default_rng(3)
     most = np.where(rng.random(n) < 0.6, planted(n=n, d=12, k=3, seed=4, noise=1.5)[1], -1)

@@ -10,7 +10,7 @@ import pytest
 from probes.conllu import parse_conllu
 from crossling.errors import ConfigError, DataError
 from crossling.registry import Registry
-from probes.tasks import (
+from probes.probing import (
     MORPH_FEATURES,
     TASKS,
     MorphTask,
@@ -233,7 +233,7 @@ def _readme_example() -> str:
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    marker = "from probes.tasks import ProbeTask, register_task"
+    marker = "from probes.probing import ProbeTask, register_task"
     block = text[text.index(marker): text.index("```", text.index(marker))]
     # the test registers the name repeatedly across runs in one process
     return block.replace('@register_task("is-capitalised")', '@register_task("is-capitalised", overwrite=True)')

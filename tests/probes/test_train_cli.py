@@ -89,7 +89,7 @@ def test_cross_lingual_matrix(grid):
 
 
 def test_split_by_sentence_id_is_shared(store_dir):
-    from probes.tasks import sentences_from_index
+    from probes.probing import sentences_from_index
     from probes.train import split_of
 
     st = ActivationStore(store_dir)
@@ -173,3 +173,172 @@ def test_other_settings_use_other_cells(store_dir, tmp_path):
     assert len(list((out / "cells").iterdir())) == 2  # one plan directory per setting
     acc = lambda d: d[(d.metric == "accuracy") & (d.probe == "linear")].value.to_numpy()  # noqa: E731
     assert not np.array_equal(acc(a), acc(b))
+
+
+# --------------------------------------------------------------------------- plug-ins, dry run, flags (issue 19)
+
+PLUGIN = '''
+"""A probe task and a probe-task kind written outside the repository."""
+import numpy as np
+
+from probes.probing import ProbeTask, TaskKind
+
+
+class CentroidKind(TaskKind):
+    """String labels, scored by a nearest-centroid classifier on the standardised features."""
+
+    def vocabulary(self, task, labels):
+        return sorted({str(v) for r in labels.values() for v in r if v is not None})
+
+    def encode(self, labels, vocab):
+        lut = {v: i for i, v in enumerate(vocab)}
+        return np.array([-1 if v is None else lut[str(v)] for v in labels], dtype=np.int64)
+
+    def check(self, td, y_train, vocab):
+        return "" if len(np.unique(y_train)) > 1 else "one class"
+
+    def fit(self, cell, names):
+        inp = cell.inp
+        for n in names:
+            y = cell.ld.tasks[n].y
+            ytr, yte = y[cell.tr], y[cell.te]
+            classes = np.unique(ytr[ytr >= 0])
+            cent = np.stack([inp.Xtr[ytr == c].mean(axis=0) for c in classes])
+            dist = ((inp.Xte[:, None, :] - cent[None]) ** 2).sum(-1)
+            pred = classes[dist.argmin(axis=1)]
+            m = yte >= 0
+            cell.rows.add(cell.layer, cell.lang, n, "centroid", "accuracy", float((pred[m] == yte[m]).mean()),
+                          int((ytr >= 0).sum()), int(m.sum()))
+
+
+class IsCapitalised(ProbeTask):
+    kind = "my_probe_plugin:CentroidKind"
+    label_set = ("no", "yes")
+
+    def labels(self, sentence):
+        return ["yes" if w.form[:1].isupper() else "no" for w in sentence.words]
+'''
+
+
+def test_task_and_kind_from_a_module_outside_the_repository(store_dir, tmp_path):
+    """A new probe task and a new task kind, each one class in a user's module, run from the command line."""
+    import os
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "my_probe_plugin.py").write_text(PLUGIN)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(plugins)])}
+    r = subprocess.run([sys.executable, "-m", "probes.train", "--activations", str(store_dir), "--out", str(out),
+                        "--tasks", "upos,my_probe_plugin:IsCapitalised", "--layers", "0,2", "--min-examples", "5",
+                        "--no-figures", "--quiet", "--threads", "1"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_parquet(out / "probes.parquet")
+    mine = df[df.task == "my_probe_plugin:IsCapitalised"]
+    assert set(mine.probe) == {"centroid"} and set(mine.metric) == {"accuracy"}
+    assert set(zip(mine.layer, mine.lang)) == {(layer, lang) for layer in (0, 2) for lang in LANGS}
+    assert mine.value.between(0, 1).all() and (mine.n_test > 0).all()
+    assert {"linear", "majority"} <= set(df[df.task == "upos"].probe)  # the built-in kinds run beside it
+
+
+def test_registered_kind_in_process(store_dir):
+    """register_kind + register_task: the grid fits the new kind's tasks, the other kinds are unchanged."""
+    import numpy as np
+
+    from probes.probing import (
+        KINDS,
+        TASKS,
+        ProbeTask,
+        TaskKind,
+        register_kind,
+        register_task,
+    )
+
+    @register_kind("test-mean", overwrite=True)
+    class MeanKind(TaskKind):
+        missing = float("nan")
+        has_control = False
+
+        def encode(self, labels, vocab):
+            return np.array([np.nan if v is None else float(v) for v in labels])
+
+        def labelled(self, y):
+            return np.isfinite(y)
+
+        def fit(self, cell, names):
+            for n in names:
+                y = cell.ld.tasks[n].y
+                cell.rows.add(cell.layer, cell.lang, n, "mean", "train_mean", float(np.nanmean(y[cell.tr])),
+                              int(np.isfinite(y[cell.tr]).sum()), 0)
+
+    @register_task("test-word-length", overwrite=True)
+    class WordLength(ProbeTask):
+        kind = "test-mean"
+
+        def labels(self, sentence):
+            return [float(len(w.form)) for w in sentence.words]
+
+    try:
+        cfg = TrainConfig(activations=str(store_dir), tasks=["upos", "test-word-length"], layers="1",
+                          min_examples=5, control=True, figures=False, threads=1)
+        df = train_grid(cfg, progress=False)
+        mine = df[df.task == "test-word-length"]
+        assert set(mine.metric) == {"train_mean"} and set(mine.lang) == set(LANGS)
+        assert (mine.value > 1).all()
+        assert "selectivity" in set(df[df.task == "upos"].metric)  # controls of the other kinds still run
+    finally:
+        KINDS._items.pop("test-mean", None)
+        TASKS._items.pop("test-word-length", None)
+
+
+def test_every_registered_kind_implements_the_interface():
+    from probes.probing import KINDS, TaskKind, get_kind
+
+    assert {"classification", "regression", "arc"} <= set(KINDS)
+    for name in KINDS:
+        kind = get_kind(name)
+        assert isinstance(kind, TaskKind) and kind.name == name
+        for method in ("encode", "fit"):
+            assert getattr(type(kind), method) is not getattr(TaskKind, method), (name, method)
+
+
+def test_unknown_kind_lists_the_kinds():
+    from crossling.errors import ConfigError
+    from probes.probing import ProbeTask, register_task
+
+    with pytest.raises(ConfigError, match="kind 'nope'.*arc, classification, regression"):
+        @register_task("test-bad-kind")
+        class Bad(ProbeTask):
+            kind = "nope"
+
+
+def test_dry_run_prints_config_and_grid_and_writes_nothing(store_dir, tmp_path, capsys):
+    out = tmp_path / "never"
+    code = run_main(main, ["--activations", str(store_dir), "--out", str(out), "--tasks", "upos", "--layers", "0-1",
+                           "--dry-run"])
+    assert code == 0
+    text = capsys.readouterr().out
+    doc = yaml.safe_load("\n".join(ln for ln in text.splitlines() if not ln.startswith("#")))
+    assert doc["out"] == str(out) and doc["layers"] == "0-1" and doc["tasks"] == ["upos"]
+    assert f"{len(LANGS)} languages x 2 layers = {2 * len(LANGS)} cells" in text
+    assert not out.exists()
+    # no --out: the resolved config names the default, never null
+    run_main(main, ["--activations", str(store_dir), "--dry-run"])
+    doc = yaml.safe_load("\n".join(ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("#")))
+    assert doc["out"] == str(store_dir / "probes")
+
+
+def test_flag_spellings_of_0_1_still_parse(store_dir):
+    from probes.train import parse_config
+
+    cfg, _ = parse_config(["--activations", str(store_dir), "--layer", "0,2", "--langs", "en,de", "--no-figures",
+                           "--C", "0.5,1", "--quiet", "--cross-lingual", "--probe", "linear,mlp", "--seed", "3",
+                           "--min-examples", "7", "--tol", "1e-3", "--max-iter", "50", "--workers", "1",
+                           "--set", "arc_rank=8"])
+    assert (cfg.layers, cfg.langs, cfg.figures, cfg.C, cfg.progress) == ("0,2", ["en", "de"], False, [0.5, 1.0], False)
+    assert (cfg.cross_lingual, cfg.probe, cfg.seed, cfg.min_examples, cfg.tol, cfg.max_iter, cfg.arc_rank) == \
+        (True, ["linear", "mlp"], 3, 7, 1e-3, 50, 8)
+    assert cfg.out == str(Path(store_dir) / "probes")
+    cfg2, _ = parse_config(["--activations", str(store_dir), "--languages", "fr", "--layers", "1"])
+    assert (cfg2.langs, cfg2.layers, cfg2.progress) == (["fr"], "1", True)
