@@ -7,7 +7,7 @@ import pytest
 
 from crossling.config import load_config
 from crossling.errors import ConfigError
-from transfer.jobs import Cell, CellStore, RunSpec, make_grid
+from transfer.execution.jobs import Cell, CellStore, RunSpec, make_grid
 from transfer.run import TABLE_COLUMNS, TransferConfig, main, run
 
 SYN = {"n_train": 40, "n_test": 20, "words": 6, "dim": 16, "n_layers": 2, "noise": 2.0}
