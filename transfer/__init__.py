@@ -23,7 +23,8 @@ module / package               what it is
 =============================  ==================================================================
 
 The names below are importable from ``transfer`` directly; they are loaded on
-first use, so ``import transfer`` stays light (no torch, no pandas).
+first use, so ``import transfer`` stays light (no torch, no pandas). (The grid
+driver is ``transfer.run.run``: ``transfer.run`` is its module.)
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from typing import Any
 #: Public name -> module that defines it (loaded lazily by :func:`__getattr__`).
 _EXPORTS: dict[str, str] = {
     "TransferConfig": "transfer.run",
-    "run": "transfer.run",
     "TASKS": "transfer.tasks",
     "DownstreamTask": "transfer.tasks",
     "get_task": "transfer.tasks",

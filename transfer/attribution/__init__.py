@@ -47,6 +47,7 @@ from transfer.attribution._tokens import (
     train_finetune_model,
     train_head_model,
 )
+from transfer.attribution._stats import ablation_test, ablation_tests, jaccard, overlap_tests
 from transfer.attribution._units import (
     ATTRIBUTION_METHODS,
     OUTPUTS,
@@ -54,12 +55,8 @@ from transfer.attribution._units import (
     TARGETS,
     FittedProbe,
     ProbeData,
-    ablation_test,
-    ablation_tests,
     attribute_units,
     fit_probe,
-    jaccard,
-    overlap_tests,
     probe_data_from_store,
     top_k_units,
     unit_importance,

@@ -15,11 +15,10 @@ from crossling.errors import ConfigError
 from crossling.schemas import ATTRIBUTION_PROBE_COLUMNS, ATTRIBUTION_UNIT_COLUMNS
 from transfer.attribution._config import UnitAttributionConfig
 from transfer.attribution._figures import write_attribution_figures
+from transfer.attribution._stats import ablation_tests, overlap_tests
 from transfer.attribution._units import (
     FittedProbe,
-    ablation_tests,
     fit_probe,
-    overlap_tests,
     probe_data_from_store,
     top_k_units,
     unit_importance,

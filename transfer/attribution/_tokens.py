@@ -24,7 +24,6 @@ plus a fitted :mod:`transfer.heads` head on one layer or a layer mix
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
