@@ -70,7 +70,7 @@ def build_parser(command: str | None = None) -> SuiteArgumentParser:
     (:func:`crossling.cli.config_parser`): every field is a flag, plus the
     shared ``--config``, ``--set``, ``--dry-run``, ``--debug`` (and
     ``--quiet`` for ``units``). ``tokens`` keeps ``--epochs N``, a shortcut
-    for ``--set finetune.epochs``-style ``finetune: {epochs: N}``.
+    for ``finetune: {epochs: N}``.
     """
     if command is None:
         p = SuiteArgumentParser(prog=PROG, description=DESCRIPTION,
