@@ -62,51 +62,8 @@ from transfer.attribution._units import (
     unit_importance,
 )
 
-__all__ = [
-    # configs and drivers
-    "UnitAttributionConfig",
-    "TokenAttributionConfig",
-    "unit_attribution_grid",
-    "run_units",
-    "token_attribution_run",
-    "run_tokens",
-    # unit attribution
-    "ProbeData",
-    "FittedProbe",
-    "PROBE_FITTERS",
-    "ATTRIBUTION_METHODS",
-    "TARGETS",
-    "OUTPUTS",
-    "fit_probe",
-    "attribute_units",
-    "unit_importance",
-    "top_k_units",
-    "jaccard",
-    "overlap_tests",
-    "ablation_test",
-    "ablation_tests",
-    "probe_data_from_store",
-    "adjust_pvalues",
-    "overlap_pair_features",
-    "UNIT_COLUMNS",
-    "OVERLAP_COLUMNS",
-    "ABLATION_COLUMNS",
-    "PROBE_COLUMNS",
-    # token attribution
-    "TokenAttribution",
-    "TOKEN_COLUMNS",
-    "TokenExplainer",
-    "HEAD_ADAPTERS",
-    "finetune_explainer",
-    "head_explainer",
-    "train_head_model",
-    "train_finetune_model",
-    "explained_word",
-    "token_table",
-    "render_token_html",
-    # figures
-    "plot_overlap_heatmap",
-    "plot_overlap_by_layer",
-    "plot_ablation_by_layer",
-    "write_attribution_figures",
-]
+from transfer.attribution import _config, _figures, _grid, _html, _stats, _token_run, _tokens, _units
+
+#: The public names of every private module, in reading order.
+__all__ = [*_config.__all__, *_grid.__all__, *_token_run.__all__, *_units.__all__, *_stats.__all__,
+           *_html.__all__, *_tokens.__all__, *_figures.__all__]

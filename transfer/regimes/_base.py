@@ -22,7 +22,8 @@ from transfer.metrics import get_metric
 from transfer.splits import capped_subset
 from transfer.tasks import DownstreamTask
 
-__all__ = ["REGIMES", "run_batch", "evaluate_predictions", "source_examples", "cell_rows", "error_text", "score"]
+__all__ = ["REGIMES", "run_batch", "evaluate_predictions", "source_examples", "cell_rows", "error_text", "score",
+           "finish_cell", "fail_cell", "fail_batch"]
 
 #: Registry of regimes, keyed by name.
 REGIMES: Registry = Registry("transfer regime")
@@ -99,6 +100,26 @@ def error_text(exc: BaseException) -> str:
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+def finish_cell(store: CellStore, cell: Cell, h: str, rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """Write a finished cell's rows; its outcome record."""
+    store.write(h, cell, rows, seconds)
+    return {"hash": h, "ok": True, "error": "", "seconds": seconds}
+
+
+def fail_cell(store: CellStore, cell: Cell, h: str, exc: BaseException, seconds: float) -> dict[str, Any]:
+    """Record a failed cell (the grid goes on); its outcome record."""
+    msg = error_text(exc)
+    store.fail(h, cell, msg)
+    return {"hash": h, "ok": False, "error": msg, "seconds": seconds}
+
+
+def fail_batch(batch: Batch, store: CellStore, msg: str) -> list[dict[str, Any]]:
+    """Record every cell of a batch whose source model could not be trained as failed with ``msg``."""
+    for cell, h in batch.cells:
+        store.fail(h, cell, msg)
+    return [{"hash": h, "ok": False, "error": msg, "seconds": 0.0} for _, h in batch.cells]
 
 
 def run_batch(batch: Batch) -> list[dict[str, Any]]:

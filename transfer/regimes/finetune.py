@@ -45,7 +45,16 @@ from crossling.config import Interval, Options, check_params
 from crossling.errors import ConfigError, DataError, short_repr
 from crossling.types import Sentence
 from transfer.execution.jobs import Batch, CellStore
-from transfer.regimes._base import REGIMES, cell_rows, error_text, score, source_examples
+from transfer.regimes._base import (
+    REGIMES,
+    cell_rows,
+    error_text,
+    fail_batch,
+    fail_cell,
+    finish_cell,
+    score,
+    source_examples,
+)
 from transfer.regimes._model import TaskModel, _sentence_key, build_task_model, split_dev, train_schedule
 from transfer.splits import shot_indices
 from transfer.tasks import Pools, get_task
@@ -269,10 +278,7 @@ class FinetuneRegime:
                         eval_every=int(opts["eval_every"]), patience=int(opts["patience"]), **train_kw)
         except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
             msg = f"source fine-tuning failed: {error_text(exc)}"
-            for cell, h in batch.cells:
-                store.fail(h, cell, msg)
-                outcomes.append({"hash": h, "ok": False, "error": msg, "seconds": 0.0})
-            return outcomes
+            return fail_batch(batch, store, msg)
         share = (time.perf_counter() - t0) / max(1, len(batch.cells))
         for cell, h in batch.cells:
             t1 = time.perf_counter()
@@ -300,11 +306,7 @@ class FinetuneRegime:
                 rows = cell_rows(batch, cell, h, scores, n_train=len(rows_src) + n_shots, n_shots=n_shots,
                                  n_test=len(tgt.test), train_from=src.train_from, test_from=tgt.test_from,
                                  model=batch.spec.model, layer="last")
-                secs = time.perf_counter() - t1 + share
-                store.write(h, cell, rows, secs)
-                outcomes.append({"hash": h, "ok": True, "error": "", "seconds": secs})
+                outcomes.append(finish_cell(store, cell, h, rows, time.perf_counter() - t1 + share))
             except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
-                msg = error_text(exc)
-                store.fail(h, cell, msg)
-                outcomes.append({"hash": h, "ok": False, "error": msg, "seconds": time.perf_counter() - t1})
+                outcomes.append(fail_cell(store, cell, h, exc, time.perf_counter() - t1))
         return outcomes

@@ -19,7 +19,16 @@ import numpy as np
 from transfer.execution.jobs import Batch, CellStore
 from transfer.features import Units
 from transfer.heads import make_head
-from transfer.regimes._base import REGIMES, cell_rows, error_text, evaluate_predictions, source_examples
+from transfer.regimes._base import (
+    REGIMES,
+    cell_rows,
+    error_text,
+    evaluate_predictions,
+    fail_batch,
+    fail_cell,
+    finish_cell,
+    source_examples,
+)
 from transfer.splits import shot_indices
 from transfer.tasks import get_task
 
@@ -112,10 +121,7 @@ class HeadRegime:
             train_from = fs.pool_from(batch.task, batch.src)[0]
         except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
             msg = f"source training failed: {error_text(exc)}"
-            for cell, h in batch.cells:
-                store.fail(h, cell, msg)
-                outcomes.append({"hash": h, "ok": False, "error": msg, "seconds": 0.0})
-            return outcomes
+            return fail_batch(batch, store, msg)
         src_seconds = time.perf_counter() - t0
         share = src_seconds / max(1, len(batch.cells))
         for cell, h in batch.cells:
@@ -144,11 +150,7 @@ class HeadRegime:
                                  n_test=test.n_examples, train_from=train_from,
                                  test_from=fs.pool_from(cell.task, cell.tgt)[1], model=spec.model,
                                  layer=str(spec.layer))
-                secs = time.perf_counter() - t1 + share
-                store.write(h, cell, rows, secs)
-                outcomes.append({"hash": h, "ok": True, "error": "", "seconds": secs})
+                outcomes.append(finish_cell(store, cell, h, rows, time.perf_counter() - t1 + share))
             except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
-                msg = error_text(exc)
-                store.fail(h, cell, msg)
-                outcomes.append({"hash": h, "ok": False, "error": msg, "seconds": time.perf_counter() - t1})
+                outcomes.append(fail_cell(store, cell, h, exc, time.perf_counter() - t1))
         return outcomes
