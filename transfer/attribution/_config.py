@@ -159,7 +159,8 @@ class TokenAttributionConfig:
     regime : str
         ``head`` (frozen encoder + head on ``layer``) or ``finetune``.
     task : str
-        Downstream task (:data:`transfer.tasks.TASKS`): ``pos``, ``ner`` (token), ``nli``, ``paws`` (pair).
+        Downstream task (:data:`transfer.tasks.TASKS`): ``pos``, ``ner`` (token), ``nli``, ``paws`` (pair),
+        or ``package.module:Class``.
     corpus : str
         Where examples come from: a :mod:`probes.corpora` corpus (``sample``,
         ``pud``; token tasks) or ``xtreme`` (the task's pools in ``data_dir``).
@@ -235,7 +236,7 @@ class TokenAttributionConfig:
 
     def validate(self) -> None:
         from transfer.heads import HEADS
-        from transfer.tasks import TASKS
+        from transfer.tasks import get_task
 
         if not self.model:
             raise ConfigError("No model given: pass --model SPEC (a checkpoint directory or a model spec).")
@@ -243,7 +244,7 @@ class TokenAttributionConfig:
             raise ConfigError("No output directory given: pass --out DIR.")
         if self.regime not in ("head", "finetune"):
             raise ConfigError(f"regime must be 'head' or 'finetune', got {self.regime!r}.")
-        TASKS.get(self.task)
+        get_task(self.task).check_supports(regime=self.regime, name=self.task)  # declared capabilities
         HEADS.get(self.head)
         if self.target not in ("predicted", "gold"):
             raise ConfigError(f"target must be 'predicted' or 'gold', got {self.target!r}.")
