@@ -27,7 +27,10 @@ Word representations are the mean of the word's subword tokens in the last
 layer (as in the head regime); a sentence pair is encoded as one sequence
 with the tokenizer's pair template and mean-pooled over its content tokens.
 
-Options (``finetune:`` in the config): see :data:`FINETUNE_DEFAULTS`.
+Options (``finetune:`` in the config): see :data:`FINETUNE_DEFAULTS`. The model
+itself (:class:`TaskModel`, the top-N replay, the step schedule) is in
+``transfer.regimes._model``; this module holds the options, the pools
+(:class:`FinetuneData`), the on-disk top-N state cache and the regime.
 """
 
 from __future__ import annotations
