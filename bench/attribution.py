@@ -75,7 +75,7 @@ def bench_ablation(n: int = 4000, d: int = 384, K: int = 17, k: int = 20, n_rand
 
 
 def bench_overlap(d: int = 384, n_pairs: int = 36, n_perm: int = 1000) -> dict:
-    from transfer import _attribution_units as U
+    from transfer.attribution import _stats as U
 
     rng = np.random.default_rng(0)
     vecs = [rng.random(d) for _ in range(9)]

@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     df = run(cfg)
     wall = time.perf_counter() - t0
     n_cells = int(df["cell"].nunique())
-    from transfer.jobs import CellStore
+    from transfer.execution.jobs import CellStore
 
     store = CellStore(out / "grid")
     secs = [store.read(h)["seconds"] for h in df["cell"].unique()]

@@ -31,7 +31,7 @@ def main() -> None:
 
     from probes.models import load_model
     from crossling.paths import default_data_dir
-    from transfer.finetune import TaskModel, split_dev
+    from transfer.regimes.finetune import TaskModel, split_dev
     from transfer.tasks import get_task
 
     torch.set_num_threads(args.threads)

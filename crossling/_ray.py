@@ -1,6 +1,6 @@
 """Ray sessions for the suite's ``--backend ray`` (extraction, probe grids).
 
-The same rule as :func:`transfer.backends.run_ray`: a Ray already initialised
+The same rule as :func:`transfer.execution.backends.run_ray`: a Ray already initialised
 in this process is used as it is (and left running); otherwise
 ``ray.init(address=ray_address)`` connects to a running cluster (``"auto"``,
 ``"ray://host:10001"``, ``"host:6379"``), and without an address a local Ray

@@ -97,6 +97,8 @@ def _spec_ranges(spec: Any) -> list[range] | None:
         s = str(it).strip()
         if not s:
             continue
+        if s.lower() == "last":  # the top layer, the same as -1
+            s = "-1"
         if "-" in s[1:]:
             a, b = s.split("-", 1) if not s.startswith("-") else (s, s)
             try:
@@ -149,7 +151,7 @@ def check_layer_spec(spec: Any, num_layers: int | None = None) -> None:
 
 
 def parse_layers(spec: Any, num_layers: int) -> list[int]:
-    """Turn ``"all"``, ``"0,6,12"``, ``"0-4"``, ``[0, 6]`` or ``"-1"`` into sorted layer indices.
+    """Turn ``"all"``, ``"0,6,12"``, ``"0-4"``, ``[0, 6]``, ``"-1"`` or ``"last"`` into sorted layer indices.
 
     Raises
     ------
@@ -163,6 +165,8 @@ def parse_layers(spec: Any, num_layers: int) -> list[int]:
     [0, 12]
     >>> parse_layers("all", 2)
     [0, 1, 2]
+    >>> parse_layers("0,last", 6)
+    [0, 6]
     """
     ranges = _spec_ranges(spec)
     if ranges is None:

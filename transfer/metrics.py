@@ -1,22 +1,97 @@
 """Scores of downstream tasks: accuracy and entity-level F1 (seqeval-style).
 
-Every metric is a function ``metric(gold, pred) -> dict[str, float]`` that takes
+Every metric is a callable ``metric(gold, pred) -> dict[str, float]`` that takes
 one list of labels per example (a sentence's tags for token tasks, a one-item
 list for sentence tasks) and returns named values; it is registered in
-:data:`METRICS` so a task names its metric by string.
+:data:`METRICS` so a task names its metric by string, and a run may add
+metrics of its own (``metrics:`` in a transfer config, ``--metrics``).
+
+A new metric is a function (or a :class:`Metric` subclass) registered with
+``@METRICS.register("name")`` in this file, or, without touching the
+repository, named ``package.module:name`` wherever a metric name is accepted
+(a task's ``metric``, ``metrics:`` / ``--metrics``). Its capabilities are
+attributes of the registered object: ``task_kinds`` (default: every kind)
+says which task kinds (``token``, ``pair``) it can score, checked when the
+config is validated (:func:`check_metric`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from crossling.errors import DataError
+from crossling.errors import ConfigError, DataError
 from crossling.registry import Registry
 
-__all__ = ["METRICS", "accuracy", "entity_f1", "bio_entities"]
+__all__ = ["METRICS", "Metric", "get_metric", "metric_capabilities", "check_metric", "accuracy", "entity_f1",
+           "bio_entities", "ALL_TASK_KINDS"]
 
-#: Registry of metric functions, keyed by name.
+#: Registry of metrics (functions or :class:`Metric` classes), keyed by name.
 METRICS: Registry = Registry("transfer metric")
+
+#: Task kinds a metric scores unless it says otherwise.
+ALL_TASK_KINDS: tuple[str, ...] = ("token", "pair")
+
+MetricFn = Callable[[Sequence[Sequence[str]], Sequence[Sequence[str]]], dict[str, float]]
+
+
+class Metric:
+    """Base class of a metric object (a plain function works as well).
+
+    Class attributes
+    ----------------
+    task_kinds : tuple of str
+        Task kinds the metric can score (``token``, ``pair``).
+
+    Subclasses implement ``__call__(gold, pred) -> dict[str, float]``; the
+    class is instantiated without arguments by :func:`get_metric`.
+    """
+
+    task_kinds: tuple[str, ...] = ALL_TASK_KINDS
+
+    def __call__(self, gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
+        raise NotImplementedError
+
+
+def get_metric(name: str) -> MetricFn:
+    """The callable of metric ``name`` (a registered name or ``module:name``; classes are instantiated).
+
+    Examples
+    --------
+    >>> get_metric("accuracy")([["A"]], [["A"]])
+    {'accuracy': 1.0}
+    """
+    obj: Any = METRICS.get(name)
+    fn = obj() if isinstance(obj, type) else obj
+    if not callable(fn):
+        raise ConfigError(f"The metric {name!r} is {type(fn).__name__}, not a callable (gold, pred) -> dict.")
+    return fn
+
+
+def metric_capabilities(name: str) -> dict[str, Any]:
+    """What metric ``name`` declares about itself: ``{"task_kinds": (...)}``.
+
+    Examples
+    --------
+    >>> metric_capabilities("entity_f1")
+    {'task_kinds': ('token',)}
+    """
+    obj: Any = METRICS.get(name)
+    return {"task_kinds": tuple(getattr(obj, "task_kinds", ALL_TASK_KINDS))}
+
+
+def check_metric(name: str, task_kind: str, *, task: str = "") -> None:
+    """Refuse a metric that cannot score a task of kind ``task_kind``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the metric, the task and the kinds the metric supports.
+    """
+    kinds = metric_capabilities(name)["task_kinds"]
+    if task_kind not in kinds:
+        raise ConfigError(f"The metric {name!r} scores {'/'.join(kinds)} tasks, but task {task or '?'!r} is a "
+                          f"{task_kind} task. Drop the metric or the task.")
 
 
 def _check_lengths(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> None:
@@ -137,3 +212,6 @@ def entity_f1(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> d
     recall = n_hit / n_gold if n_gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return {"f1": f1, "precision": precision, "recall": recall}
+
+
+entity_f1.task_kinds = ("token",)  # type: ignore[attr-defined]

@@ -40,10 +40,10 @@ from crossling.errors import ConfigError, DataError, EmptyResultError, suggest
 from crossling.io import DirLock, remove_stale_temps
 from crossling.paths import default_data_dir, resolve_data_dir
 from crossling.tables import write_table
-from transfer.backends import BACKENDS, Progress
+from transfer.execution.backends import BACKENDS, Progress
 from transfer.features import FeatureSource, SyntheticFeatures
 from transfer.heads import HEADS
-from transfer.jobs import Batch, CellStore, RunSpec, group_batches, make_grid
+from transfer.execution.jobs import Batch, CellStore, RunSpec, group_batches, make_grid
 from transfer.tasks import TASKS, get_task
 
 __all__ = ["TransferConfig", "DEFAULT_LANGS", "TABLE_COLUMNS", "run", "main", "default_data_dir"]
@@ -68,7 +68,8 @@ class TransferConfig:
     model : str
         Model spec (:func:`probes.models.load_model`); labels every row.
     tasks : list of str
-        Names in :data:`transfer.tasks.TASKS` (``pos``, ``ner``, ``nli``, ``paws``).
+        Names in :data:`transfer.tasks.TASKS` (``pos``, ``ner``, ``nli``, ``paws``) or
+        ``package.module:Class`` naming a :class:`~transfer.tasks.DownstreamTask` subclass.
     langs : list of str
         Languages; every ordered pair (and the diagonal) is a source -> target cell.
     shots : list of int
@@ -82,6 +83,9 @@ class TransferConfig:
         Name in :data:`transfer.heads.HEADS` (``ridge`` closed form, ``softmax``).
     head_params : dict
         Parameters of the head (e.g. ``{alpha: 10}``, ``{steps: 300, lr: 0.01}``).
+    metrics : list of str
+        Metrics scored besides each task's own: names in
+        :data:`transfer.metrics.METRICS` or ``package.module:name``.
     pair_encoding : {"joint", "separate"}
         Sentence-pair tasks in the head regime: ``joint`` encodes premise and
         hypothesis as one sequence (the tokenizer's pair template, mean over
@@ -111,7 +115,7 @@ class TransferConfig:
     prefix, max_length, store_dtype, extract_max_tokens, device, model_seed :
         Extraction options (see ``python -m probes.extract --help``).
     finetune : dict
-        Options of the finetune regime (see :mod:`transfer.finetune`).
+        Options of the finetune regime (see :mod:`transfer.regimes.finetune`).
     backend : {"process", "serial", "ray"}
     workers : int
         Local worker processes (or CPUs of a local Ray).
@@ -136,6 +140,7 @@ class TransferConfig:
     layer: str = "8"
     head: str = "ridge"
     head_params: dict[str, Any] = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=list)
     pair_encoding: str = "joint"
     train_cap: int | None = 1000
     equal_train_size: bool = True
@@ -190,8 +195,10 @@ class TransferConfig:
         self.langs = canonical_codes(self.langs, param="langs")
         if not self.tasks:
             raise ConfigError("The 'tasks' parameter is empty; give at least one of " + ", ".join(TASKS.names()) + ".")
-        for t in self.tasks:
-            TASKS.get(t)
+        from transfer.metrics import get_metric
+
+        for name in self.metrics:
+            get_metric(name)
         if len(self.langs) < 1:
             raise ConfigError("The 'langs' parameter is empty; give at least one language code.")
         if len(set(self.langs)) != len(self.langs):
@@ -209,8 +216,15 @@ class TransferConfig:
             head_cls.check_params(dict(self.head_params))  # unknown or out-of-range: before any cell runs
         if self.pair_encoding not in ("joint", "separate"):
             raise ConfigError(f"The 'pair_encoding' parameter must be 'joint' or 'separate', got {self.pair_encoding!r}.")
+        from transfer.metrics import check_metric
+
+        for t in self.tasks:  # the task's declared capabilities: regimes, pair encodings, metric
+            task = get_task(t)
+            task.check_supports(regime=self.regime, pair_encoding=self.pair_encoding, name=t)
+            for name in self.metrics:
+                check_metric(name, task.kind, task=t)
         if self.regime == "finetune":
-            from transfer.finetune import check_options
+            from transfer.regimes.finetune import check_options
 
             check_options(dict(self.finetune))
         if self.features not in ("store", "synthetic"):
@@ -246,13 +260,13 @@ def _check_languages(cfg: TransferConfig, data_dir: Path) -> None:
 def build_features(cfg: TransferConfig, data_dir: Path, log: Any) -> FeatureSource:
     """The feature source of the run (extracting stores where needed)."""
     if cfg.regime == "finetune":
-        from transfer.finetune import FinetuneData
-        from transfer.extraction import pool_options
+        from transfer.regimes.finetune import FinetuneData
+        from transfer.features.extraction import pool_options
 
         return FinetuneData(data_dir=str(data_dir), model=cfg.model, **pool_options(cfg))
     if cfg.features == "synthetic":
         return SyntheticFeatures(**cfg.synthetic)
-    from transfer.extraction import extract_features
+    from transfer.features.extraction import extract_features
 
     fdir = Path(cfg.features_dir) if cfg.features_dir else Path("runs") / "transfer-features"
     return extract_features(cfg, data_dir=data_dir, features_dir=fdir, log=log)
@@ -316,6 +330,7 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
             head=cfg.head if cfg.regime == "head" else "linear",
             head_params=dict(cfg.head_params) if cfg.regime == "head" else {}, n_src=source_sizes(cfg, fs), split_seed=cfg.split_seed,
             features=fs.fingerprint(), finetune=dict(cfg.finetune) if cfg.regime == "finetune" else {},
+            metrics=tuple(cfg.metrics),
         )
         if cfg.regime == "head":
             _check_shots(cfg, fs)

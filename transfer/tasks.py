@@ -24,7 +24,14 @@ evaluation split everywhere (documented in docs/transfer.md). Every pool says
 where it came from (``train``, ``dev``, ``dev[train-part]``, ``dev[test-part]``)
 and the result table carries it.
 
-A new task is one subclass registered with ``@TASKS.register("name")``.
+A new task is one subclass of :class:`DownstreamTask` registered with
+``@TASKS.register("name")`` in this file, or, without touching the
+repository, a subclass in any importable module named ``package.module:Class``
+in ``tasks:`` / ``--tasks`` (and ``task:`` of ``python -m transfer.attribute
+tokens``). Its capabilities are class attributes: ``kind`` (token or pair),
+``regimes`` (which training regimes can run it) and ``pair_encodings`` (pair
+tasks in the head regime), checked before any cell runs
+(:meth:`DownstreamTask.check_supports`; :func:`task_capabilities`).
 """
 
 from __future__ import annotations
@@ -35,12 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from crossling.errors import DataError
+from crossling.errors import ConfigError, DataError
 from crossling.registry import Registry
 from crossling.types import UPOS_TAGS, Sentence
 from transfer.splits import capped_subset, index_split
 
-__all__ = ["TASKS", "DownstreamTask", "Pools", "PosTask", "NerTask", "NliTask", "PawsTask", "get_task"]
+__all__ = ["TASKS", "DownstreamTask", "Pools", "PosTask", "NerTask", "NliTask", "PawsTask", "get_task",
+           "task_capabilities"]
 
 #: Registry of downstream task classes, keyed by name.
 TASKS: Registry = Registry("downstream task")
@@ -83,6 +91,10 @@ class DownstreamTask:
         Sub-folder of ``<data_dir>/xtreme``.
     label_field : str
         Word attribute (token tasks) or ``"label"`` (pair tasks) holding the gold label.
+    regimes : tuple of str
+        Training regimes (:data:`transfer.regimes.REGIMES` names) that can run the task.
+    pair_encodings : tuple of str
+        Pair tasks: how the head regime may encode a pair (``joint``, ``separate``).
     """
 
     name = ""
@@ -94,6 +106,40 @@ class DownstreamTask:
     label_field = "upos"
     #: Consecutive lines that stay on the same side of an index split.
     group_size = 1
+    #: Training regimes that can run this task.
+    regimes: tuple[str, ...] = ("head", "finetune")
+    #: Pair tasks: pair encodings of the head regime this task supports.
+    pair_encodings: tuple[str, ...] = ("joint", "separate")
+
+    # -- capabilities ---------------------------------------------------------
+    def capabilities(self) -> dict[str, Any]:
+        """What the task declares: ``kind``, ``regimes``, ``pair_encodings``, ``metric``, ``n_labels``."""
+        return {"kind": self.kind, "regimes": tuple(self.regimes),
+                "pair_encodings": tuple(self.pair_encodings) if self.kind == "pair" else (),
+                "metric": self.metric, "n_labels": len(self.labels)}
+
+    def check_supports(self, *, regime: str, pair_encoding: str = "joint", name: str = "") -> None:
+        """Refuse a regime or pair encoding the task does not declare.
+
+        Raises
+        ------
+        ConfigError
+            Naming the task, what was asked and what it supports.
+        """
+        label = name or self.name or type(self).__name__
+        if self.kind not in ("token", "pair"):
+            raise ConfigError(f"Task {label!r} has kind {self.kind!r}; a downstream task is 'token' or 'pair'.")
+        if not self.labels:
+            raise ConfigError(f"Task {label!r} declares no labels; set the class attribute 'labels'.")
+        if regime not in self.regimes and ":" not in regime:  # a user's module:Class regime checks tasks itself
+            raise ConfigError(f"Task {label!r} does not support regime {regime!r} (it supports "
+                              f"{', '.join(self.regimes)}). Pick one of those or drop the task.")
+        if self.kind == "pair" and regime == "head" and pair_encoding not in self.pair_encodings:
+            raise ConfigError(f"Task {label!r} does not support pair_encoding {pair_encoding!r} (it supports "
+                              f"{', '.join(self.pair_encodings)}).")
+        from transfer.metrics import check_metric
+
+        check_metric(self.metric, self.kind, task=label)
 
     # -- files ---------------------------------------------------------------
     def path(self, data_dir: str | Path, lang: str, split: str) -> Path:
@@ -265,4 +311,21 @@ class PawsTask(_ParallelPairTask):
 def get_task(name: str) -> DownstreamTask:
     """An instance of the registered task ``name`` (or ``module:Class``)."""
     obj: Any = TASKS.get(name)
-    return obj() if isinstance(obj, type) else obj
+    task = obj() if isinstance(obj, type) else obj
+    if not isinstance(task, DownstreamTask):
+        raise ConfigError(f"The downstream task {name!r} is a {type(task).__name__}, not a "
+                          "transfer.tasks.DownstreamTask subclass; subclass it (see docs/design.md).")
+    return task
+
+
+def task_capabilities(name: str) -> dict[str, Any]:
+    """The capabilities of task ``name`` (:meth:`DownstreamTask.capabilities`).
+
+    Examples
+    --------
+    >>> task_capabilities("nli")["pair_encodings"]
+    ('joint', 'separate')
+    >>> task_capabilities("ner")["metric"]
+    'entity_f1'
+    """
+    return get_task(name).capabilities()

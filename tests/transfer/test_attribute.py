@@ -307,7 +307,7 @@ def test_head_adapter_reproduces_the_heads_decisions(head_name):
     """The torch function that captum differentiates gives the head's own decision_function."""
     import torch
 
-    from transfer._attribution_tokens import HEAD_ADAPTERS
+    from transfer.attribution._tokens import HEAD_ADAPTERS
     from transfer.heads import make_head
 
     rng = np.random.default_rng(0)

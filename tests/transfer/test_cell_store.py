@@ -11,7 +11,7 @@ import pytest
 from crossling.config import load_config
 from crossling.errors import StoreError
 from crossling.io import remove_stale_temps
-from transfer.jobs import Cell, CellStore, RunSpec, cell_checksum
+from transfer.execution.jobs import Cell, CellStore, RunSpec, cell_checksum
 from transfer.run import TransferConfig, run
 
 CELL = Cell("pos", "en", "de", 5, 0)

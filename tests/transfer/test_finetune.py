@@ -9,7 +9,7 @@ from crossling.errors import ConfigError
 
 
 def test_schedule_counts_steps_not_only_epochs():
-    from transfer.finetune import train_schedule
+    from transfer.regimes.finetune import train_schedule
 
     assert train_schedule(500, batch_size=16, epochs=2, min_steps=300) == 300
     assert train_schedule(5000, batch_size=16, epochs=2, min_steps=300) == 626
@@ -21,7 +21,7 @@ def test_schedule_counts_steps_not_only_epochs():
                                  {"warmup_ratio": float("nan")}, {"batch_size": True}, {"epoch": 3},
                                  {"mixed_precision": "fp8"}])
 def test_options_are_range_checked(bad):
-    from transfer.finetune import check_options
+    from transfer.regimes.finetune import check_options
 
     with pytest.raises(ConfigError, match=next(iter(bad)).rstrip("s")[:5]):
         check_options(bad)
@@ -29,7 +29,7 @@ def test_options_are_range_checked(bad):
 
 def _model(tiny_bert_dir, task_name="pos", **kw):
     from probes.models import load_model
-    from transfer.finetune import TaskModel
+    from transfer.regimes.finetune import TaskModel
     from transfer.tasks import get_task
 
     loaded = load_model(str(tiny_bert_dir))
@@ -95,7 +95,7 @@ def test_top_n_with_all_blocks_equals_full_finetuning(tiny_bert_dir, xtreme_dir)
 
 def test_no_target_example_before_its_fewshot_step(tiny_bert_dir, xtreme_dir):
     """Source training sees only source examples; few-shot copies add exactly their shots; tests never."""
-    from transfer.finetune import _sentence_key
+    from transfer.regimes.finetune import _sentence_key
     from transfer.splits import shot_indices
     from transfer.tasks import get_task
 
@@ -168,7 +168,7 @@ def test_finetuning_real_e5_on_real_ud_learns(data_dir):
     import torch
 
     from probes.models import load_model
-    from transfer.finetune import TaskModel
+    from transfer.regimes.finetune import TaskModel
     from transfer.tasks import get_task
 
     torch.manual_seed(0)
@@ -194,7 +194,7 @@ def test_pairs_encoded_separately_give_u_v_absdiff_product(tmp_path, tiny_bert_d
     from crossling.config import load_config
     from probes.models import load_model
     from probes.store import ActivationStore
-    from transfer.extraction import extract_features
+    from transfer.features.extraction import extract_features
     from transfer.run import TransferConfig, run
     from transfer.tasks import get_task
 

@@ -46,8 +46,8 @@ def test_shot_stats_match_direct_statistics_and_are_order_independent(k):
 
 
 @pytest.mark.parametrize("mod", ["transfer.tasks", "transfer.metrics", "transfer.splits", "transfer.heads",
-                                 "transfer.features", "transfer.jobs", "transfer.regimes", "transfer.backends",
-                                 "transfer.extraction", "transfer.finetune", "transfer.figures", "transfer.run"])
+                                 "transfer.features", "transfer.execution.jobs", "transfer.regimes", "transfer.execution.backends",
+                                 "transfer.features.extraction", "transfer.regimes.finetune", "transfer.figures", "transfer.run"])
 def test_public_names_import(mod):
     m = importlib.import_module(mod)
     for name in m.__all__:

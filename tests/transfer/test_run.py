@@ -7,7 +7,7 @@ import pytest
 
 from crossling.config import load_config
 from crossling.errors import ConfigError
-from transfer.jobs import Cell, CellStore, RunSpec, make_grid
+from transfer.execution.jobs import Cell, CellStore, RunSpec, make_grid
 from transfer.run import TABLE_COLUMNS, TransferConfig, main, run
 
 SYN = {"n_train": 40, "n_test": 20, "words": 6, "dim": 16, "n_layers": 2, "noise": 2.0}
@@ -82,14 +82,14 @@ def test_cell_hash_is_content_addressed():
 
 
 def test_failures_are_recorded_and_grid_continues(tmp_path, monkeypatch):
-    import transfer.regimes as R
+    import transfer.regimes.head as R
 
     real = R.evaluate_predictions
 
-    def flaky(task, units, pred):
+    def flaky(task, units, pred, *metrics):
         if task.name == "nli":
             raise RuntimeError("boom in nli")
-        return real(task, units, pred)
+        return real(task, units, pred, *metrics)
 
     monkeypatch.setattr(R, "evaluate_predictions", flaky)
     cfg = cfg_for(tmp_path, tasks=["pos", "nli"], shots=[0], seeds=[0])

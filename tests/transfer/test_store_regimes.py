@@ -61,7 +61,7 @@ def test_finetune_actually_updates_the_encoder(tiny_bert_dir, xtreme_dir):
     import torch
 
     from probes.models import load_model
-    from transfer.finetune import TaskModel
+    from transfer.regimes.finetune import TaskModel
     from transfer.tasks import get_task
 
     loaded = load_model(str(tiny_bert_dir))

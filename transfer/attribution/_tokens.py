@@ -16,7 +16,7 @@ encoder's input (word-piece) embedding layer:
   that ``sum(scores) = output - baseline_output + delta`` (captum's
   convergence delta; completeness of Integrated Gradients).
 
-Explainers are built from a fine-tuned :class:`transfer.finetune.TaskModel`
+Explainers are built from a fine-tuned :class:`transfer.regimes.finetune.TaskModel`
 (:func:`finetune_explainer`) or from a frozen :class:`probes.models.LoadedModel`
 plus a fitted :mod:`transfer.heads` head on one layer or a layer mix
 (:func:`head_explainer`); the head's standardisation is part of the forward function.
@@ -24,7 +24,6 @@ plus a fitted :mod:`transfer.heads` head on one layer or a layer mix
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,7 +32,7 @@ import numpy as np
 from crossling.errors import ConfigError, DataError
 from crossling.registry import Registry
 from crossling.types import Sentence
-from transfer._attribution_html import TokenAttribution
+from transfer.attribution._html import TokenAttribution
 
 __all__ = [
     "TokenExplainer",
@@ -214,7 +213,7 @@ def explained_word(sentence: Sentence, label: str | None = None, field: str = "u
 
 
 def finetune_explainer(task_model: Any, *, model: str, n_steps: int | None = None) -> TokenExplainer:
-    """Explainer of a fine-tuned :class:`transfer.finetune.TaskModel` (encoder's last layer + linear head)."""
+    """Explainer of a fine-tuned :class:`transfer.regimes.finetune.TaskModel` (encoder's last layer + linear head)."""
     enc = task_model.encoder
 
     def hidden(input_ids: Any, attention_mask: Any) -> Any:
@@ -345,13 +344,13 @@ def train_head_model(loaded: Any, task: Any, sentences: Sequence[Sentence], laye
 
 def train_finetune_model(loaded: Any, task: Any, sentences: Sequence[Sentence], *, seed: int = 0,
                          options: dict[str, Any] | None = None) -> Any:
-    """Fine-tune a copy of the encoder with a task head (:class:`transfer.finetune.TaskModel`) on CPU/GPU.
+    """Fine-tune a copy of the encoder with a task head (:class:`transfer.regimes.finetune.TaskModel`) on CPU/GPU.
 
-    ``options`` are the finetune regime's (:data:`transfer.finetune.FINETUNE_DEFAULTS`).
+    ``options`` are the finetune regime's (:data:`transfer.regimes.finetune.FINETUNE_DEFAULTS`).
     """
     import torch
 
-    from transfer.finetune import build_task_model, check_options, split_dev
+    from transfer.regimes.finetune import build_task_model, check_options, split_dev
 
     opts = check_options(dict(options or {}))
     device = opts["device"] or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,94 +1,38 @@
-"""Training regimes: how a batch of cells is computed (registered in :data:`REGIMES`).
+"""The ``head`` regime: a frozen encoder and a classifier head trained on stored features.
 
-``head``
-    The encoder is frozen. Features come from a :class:`~transfer.features.FeatureSource`;
-    a classifier head (:mod:`transfer.heads`) is trained on the source
-    language's training examples, evaluated on every target's test pool
-    (k = 0, zero-shot), and, for k > 0, a copy of the source head continues
-    training on k target examples (few-shot continuation) before evaluation.
-``finetune``
-    The whole encoder is fine-tuned with a task head (:mod:`transfer.finetune`);
-    few-shot continues fine-tuning a copy of the source-tuned model.
-
-A regime's ``run_batch(batch, store)`` computes every cell of one
-:class:`~transfer.jobs.Batch`, writes each finished cell with
-:meth:`CellStore.write` as soon as it is done, records failures with
-:meth:`CellStore.fail` and carries on with the rest.
+Features come from a :class:`~transfer.features.FeatureSource`; a classifier
+head (:mod:`transfer.heads`) is trained on the source language's training
+examples, evaluated on every target's test pool (k = 0, zero-shot), and, for
+k > 0, a copy of the source head continues training on k target examples
+(few-shot continuation) before evaluation. Heads with closed-form statistics
+(ridge) reuse cached per-target shot sums (:func:`shot_stats`).
 """
 
 from __future__ import annotations
 
 import time
-import traceback
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-from crossling.registry import Registry
+from transfer.execution.jobs import Batch, CellStore
 from transfer.features import Units
 from transfer.heads import make_head
-from transfer.jobs import Batch, Cell, CellStore
-from transfer.metrics import METRICS
-from transfer.splits import capped_subset, shot_indices
-from transfer.tasks import DownstreamTask, get_task
+from transfer.regimes._base import (
+    REGIMES,
+    cell_rows,
+    error_text,
+    evaluate_predictions,
+    fail_batch,
+    fail_cell,
+    finish_cell,
+    source_examples,
+)
+from transfer.splits import shot_indices
+from transfer.tasks import get_task
 
-__all__ = ["REGIMES", "HeadRegime", "run_batch", "evaluate_predictions", "source_examples", "cell_rows", "shot_stats"]
-
-#: Registry of regimes, keyed by name.
-REGIMES: Registry = Registry("transfer regime")
-
-
-def source_examples(n_pool: int, n_src: int, *, task: str, src: str, seed: int) -> np.ndarray:
-    """Rows of the source pool used to train the source model (``n_src`` of ``n_pool``)."""
-    return capped_subset(np.arange(n_pool), n_src, seed=seed, key=f"src/{task}/{src}")
-
-
-def evaluate_predictions(task: DownstreamTask, units: Units, pred: np.ndarray) -> dict[str, float]:
-    """Score predicted class ids of ``units`` with the task's metric.
-
-    Parameters
-    ----------
-    task : DownstreamTask
-    units : Units
-        The test units; ``units.gold`` holds the gold labels per example.
-    pred : ndarray of int, shape (n_units,)
-        Predicted class ids (ignored where ``units.valid`` is False: such
-        words are predicted as ``""``, which never matches a gold label and
-        counts as outside any entity).
-
-    Returns
-    -------
-    dict of str to float
-    """
-    labels = np.asarray(task.labels + ("",), dtype=object)
-    p = np.where(units.valid, pred, len(task.labels))
-    strs = labels[p]
-    bounds = np.flatnonzero(np.diff(units.example)) + 1
-    seqs = [list(s) for s in np.split(strs, bounds)] if len(strs) else []
-    # examples without units (empty sentences) get empty sequences
-    by_ex: list[list[str]] = [[] for _ in range(units.n_examples)]
-    starts = np.r_[0, bounds] if len(strs) else np.array([], dtype=np.int64)
-    for s, seq in zip(starts, seqs):
-        by_ex[int(units.example[s])] = seq
-    return METRICS.get(task.metric)(units.gold, by_ex)
-
-
-def cell_rows(batch: Batch, cell: Cell, h: str, scores: dict[str, float], *, n_train: int, n_shots: int,
-              n_test: int, train_from: str, test_from: str, model: str, layer: str) -> list[dict[str, Any]]:
-    """Tidy rows (one per metric value) of a finished cell."""
-    return [
-        {"model": model, "regime": batch.spec.regime, "layer": layer, "task": cell.task, "src": cell.src,
-         "tgt": cell.tgt, "k": cell.k, "seed": cell.seed, "metric": m, "value": float(v), "n_train": n_train,
-         "n_test": n_test, "n_shots": n_shots, "src_pool": train_from, "tgt_pool": test_from, "cell": h}
-        for m, v in scores.items()
-    ]
-
-
-def _error(exc: BaseException) -> str:
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+__all__ = ["HeadRegime", "shot_stats", "SHOT_BLOCK"]
 
 
 _SHOTS: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
@@ -154,6 +98,7 @@ def shot_stats(units: Units, k: int, *, key: tuple, seed: int, shot_key: str, n_
     return G, B, kk
 
 
+@REGIMES.register("head")
 class HeadRegime:
     """Frozen encoder, classifier head on stored features."""
 
@@ -175,11 +120,8 @@ class HeadRegime:
             head.fit(tr.X[keep], tr.y[keep])
             train_from = fs.pool_from(batch.task, batch.src)[0]
         except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
-            msg = f"source training failed: {_error(exc)}"
-            for cell, h in batch.cells:
-                store.fail(h, cell, msg)
-                outcomes.append({"hash": h, "ok": False, "error": msg, "seconds": 0.0})
-            return outcomes
+            msg = f"source training failed: {error_text(exc)}"
+            return fail_batch(batch, store, msg)
         src_seconds = time.perf_counter() - t0
         share = src_seconds / max(1, len(batch.cells))
         for cell, h in batch.cells:
@@ -203,50 +145,12 @@ class HeadRegime:
                         n_shots = len(shots)
                         h_cell.fit(sh.X[sh.valid], sh.y[sh.valid], warm_start=True)
                 pred = h_cell.predict(test.X)
-                scores = evaluate_predictions(task, test, pred)
+                scores = evaluate_predictions(task, test, pred, spec.metrics)
                 rows = cell_rows(batch, cell, h, scores, n_train=len(rows_src) + n_shots, n_shots=n_shots,
                                  n_test=test.n_examples, train_from=train_from,
                                  test_from=fs.pool_from(cell.task, cell.tgt)[1], model=spec.model,
                                  layer=str(spec.layer))
-                secs = time.perf_counter() - t1 + share
-                store.write(h, cell, rows, secs)
-                outcomes.append({"hash": h, "ok": True, "error": "", "seconds": secs})
+                outcomes.append(finish_cell(store, cell, h, rows, time.perf_counter() - t1 + share))
             except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
-                msg = _error(exc)
-                store.fail(h, cell, msg)
-                outcomes.append({"hash": h, "ok": False, "error": msg, "seconds": time.perf_counter() - t1})
+                outcomes.append(fail_cell(store, cell, h, exc, time.perf_counter() - t1))
         return outcomes
-
-
-REGIMES.register("head")(HeadRegime)
-
-
-@REGIMES.register("finetune")
-def _finetune_regime() -> Any:
-    """The fine-tuning regime (imported lazily: it needs a model, not a store)."""
-    from transfer.finetune import FinetuneRegime
-
-    return FinetuneRegime()
-
-
-def run_batch(batch: Batch) -> list[dict[str, Any]]:
-    """Compute one batch in this process (what local and Ray workers call).
-
-    Returns
-    -------
-    list of dict
-        One outcome per cell: ``hash``, ``ok``, ``error``, ``seconds``.
-    """
-    import torch
-
-    threads = int(batch.options.get("threads", 1) or 1)
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    regime = REGIMES.get(batch.spec.regime)()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn depends on it
-        return regime.run_batch(batch, CellStore(batch.out))
-    # small BLAS calls are fastest (and never oversubscribe the cores) on one thread per worker
-    with threadpool_limits(limits=threads):
-        return regime.run_batch(batch, CellStore(batch.out))

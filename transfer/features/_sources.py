@@ -7,7 +7,7 @@ picklable descriptions; the arrays are loaded lazily in whichever process
 (local worker or Ray worker) runs the job, and cached there.
 
 :class:`StoreFeatures` reads one activation store per (task, language) holding
-the groups ``train`` and ``test`` (see :func:`transfer.extraction.extract_features`).
+the groups ``train`` and ``test`` (see :func:`transfer.features.extraction.extract_features`).
 :class:`SyntheticFeatures` draws features of the right shapes with a known
 class signal and a language-specific shift; it is used by unit tests and by
 the benchmark when no extraction is available.
@@ -74,20 +74,36 @@ class Units:
 
 
 def parse_layer(layer: str | int, available: list[int]) -> int | str:
-    """Resolve a layer spec (``int``, ``"last"``, ``"mix"``) against the available layers."""
+    """Resolve the run's layer spec against the available layers: one layer, or ``"mix"``.
+
+    The grammar is the suite's one layer grammar (:func:`crossling.layers.parse_layers`:
+    an integer, a negative index counting from the top, ``last``), restricted
+    to a single layer, plus ``mix`` (every layer, mixed by a learned head).
+
+    Examples
+    --------
+    >>> parse_layer("last", [0, 4, 8]), parse_layer(-2, [0, 1, 2]), parse_layer("mix", [0, 1])
+    (8, 1, 'mix')
+    """
+    from crossling.layers import parse_layers
+
     s = str(layer).strip().lower()
     if s == "mix":
         return "mix"
-    if s == "last":
-        return max(available)
+    if not available:
+        raise ConfigError(f"No layer is available to resolve layer {layer!r}; the features hold no layers.")
     try:
-        v = int(s)
-    except ValueError:
-        raise ConfigError(f"The 'layer' parameter must be an integer, 'last' or 'mix', got {layer!r}.") from None
-    if v not in available:
-        raise ConfigError(f"Layer {v} is not available; the features have layers {available}. "
+        picked = parse_layers(s, max(available))
+    except ConfigError as exc:
+        raise ConfigError(f"The 'layer' parameter must be one layer (an integer, 'last') or 'mix', got {layer!r}: "
+                          f"{exc}") from None
+    if len(picked) != 1 or s == "all":
+        raise ConfigError(f"The 'layer' parameter must be one layer (an integer, 'last') or 'mix', got {layer!r} "
+                          f"(which names layers {picked}).")
+    if picked[0] not in available:
+        raise ConfigError(f"Layer {picked[0]} is not available; the features have layers {available}. "
                           "Pick one of them, 'last', or 'mix'.")
-    return v
+    return picked[0]
 
 
 class FeatureSource:
