@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+
 from analysis.summary import Answer
 from crossling.errors import SuiteError
 

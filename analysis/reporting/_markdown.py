@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from crossling.errors import DataError
 
 __all__ = ["md_table", "MAX_FIGURE_BYTES"]

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from analysis import figures as F
 from analysis._frames import (
     select_transfer,

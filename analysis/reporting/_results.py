@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from analysis.reporting._markdown import _concat, _Doc, _read, _rel
 from analysis.reporting._sections_model import (
     _alignment_section,

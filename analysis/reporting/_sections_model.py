@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from analysis.reporting._literature import LIT_CONTROL
 from analysis.reporting._markdown import (
     _at,

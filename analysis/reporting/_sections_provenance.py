@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+
 from analysis.reporting._markdown import _Doc, _f, _read, _rel, md_table
 from analysis.study import STAGES
 from crossling.errors import DataError

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from analysis.figures import MIN_K_FOR_LAW
 from analysis.reporting._literature import (
     LIT_ALIGNMENT,

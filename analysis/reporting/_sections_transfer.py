@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+
 from analysis.figures import MIN_K_FOR_LAW
 from analysis.reporting._markdown import _Doc, _models, _names, _read, _rel, md_table
 from analysis.summary import NEAR_CHANCE_MARGIN, headline_coefficients, zero_shot_levels

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+
 from crossling.errors import DataError
 from crossling.io import sha256_file
 from crossling.tables import read_table
