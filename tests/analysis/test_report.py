@@ -165,7 +165,8 @@ def test_figures_are_under_the_size_budget(report):
 
 
 def test_selection_resolves_several_metrics_and_layers(sim):
-    from analysis.report import ReportConfig, _selection
+    from analysis.report import ReportConfig
+    from analysis.reporting._report import _selection
 
     tr, _, _ = sim.simulate()
     many = pd.concat([tr, tr.assign(metric="f1"), tr.assign(layer=6)], ignore_index=True)
@@ -203,3 +204,12 @@ def test_report_on_tables_from_the_real_producers(data_dir, tmp_path):
     assert "What explains transfer: nli" in p.headings and len(p.imgs) >= 4
     coef = read_table(tmp_path / "analysis" / "coefficients_nli.parquet")
     assert "uriel_syntax" in set(coef["term"]) and coef["n"].iloc[0] == 20  # 5 languages -> 20 ordered pairs
+
+
+def test_saved_config_is_resolved(report):
+    """The config saved beside the report names the page it wrote (no null output path)."""
+    import yaml
+
+    run, _ = report
+    saved = yaml.safe_load((run / "analysis" / "report.config.yaml").read_text())
+    assert saved["out"] == str(run / "report.html") and saved["run"] == str(run)

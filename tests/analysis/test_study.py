@@ -113,7 +113,7 @@ def test_subset_runs_alone_and_its_marker_counts_in_the_whole_plan(tmp_path, mon
     # hours on this machine), so for this part only the runner is replaced by a recorder.
     calls: list[str] = []
 
-    def record(stage, log):
+    def record(stage, log, **_options):
         calls.append(stage.name)
         return 0, 0.5, 10.0
 
@@ -149,6 +149,11 @@ def test_dry_run_prints_only_the_chosen_stages(tmp_path, capsys):
     yaml.write_text(f"out: {cfg.out}\ndata_dir: {cfg.data_dir}\ntransfer_config: {cfg.transfer_config}\n"
                     f"results_md: {cfg.results_md}\npud_langs: [en, de]\n")
     assert main(["--config", str(yaml), "--stages", "extract,results", "--dry-run"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert [ln.split()[0] for ln in lines] == ["extract", "extract", "results"]
+    out = capsys.readouterr().out
+    # the resolved config (YAML), then one '# <stage> <command>' line per command, then the dry-run line
+    lines = [ln[2:] for ln in out.strip().splitlines() if ln.startswith("# ")]
+    assert lines[-1].startswith("dry run")
+    assert [ln.split()[0] for ln in lines[:-1]] == ["extract", "extract", "results"]
+    assert "-m probes.extract" in lines[0] and "-m analysis.results" in lines[2]
+    assert f"out: {cfg.out}" in out and "stages:" in out
     assert not (tmp_path / "run").exists()  # nothing ran
