@@ -28,7 +28,7 @@ def _cell_task(cfg: Any, ld: Any, layer: int, clf: list[str], reg: list[str], ar
                cells: Any) -> tuple[list[tuple[Any, ...]], dict[str, Any] | None]:
     """Fit one (language, layer) cell in a worker; save it when the grid has a cell directory."""
     from probes.probing import _single_blas
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
     from probes.train import _lang_cell
 
     if cfg.threads:

@@ -42,7 +42,7 @@ from crossling.io import (
     sha256_file,
 )
 from crossling.paths import default_data_dir, resolve_data_dir
-from probes.store import MANIFEST, STORE_FORMAT, ActivationStore
+from probes.extraction.store import MANIFEST, STORE_FORMAT, ActivationStore
 from crossling.types import Sentence
 
 __all__ = ["ExtractConfig", "extract", "extract_sentences", "known_num_layers", "main", "default_data_dir"]
@@ -59,7 +59,7 @@ class ExtractConfig:
     model : str
         Model spec (see :func:`probes.models.load_model`).
     corpus : str
-        Corpus name in :data:`probes.corpora.CORPORA` (``sample``, ``pud``, ``ud``, ``conllu``).
+        Corpus name in :data:`probes.readers.corpora.CORPORA` (``sample``, ``pud``, ``ud``, ``conllu``).
     langs : list of str
         Languages (empty = every language the corpus has).
     layers : str
@@ -144,7 +144,7 @@ class ExtractConfig:
     }
 
     def validate(self) -> None:
-        from probes.encode import DTYPE_CHOICES, POOLING_CHOICES
+        from probes.extraction.encode import DTYPE_CHOICES, POOLING_CHOICES
         from crossling.layers import FINAL_NORM_CHOICES
 
         checks = [("pool", self.pool, POOLING_CHOICES), ("dtype", self.dtype, DTYPE_CHOICES),
@@ -411,7 +411,7 @@ class _Run:
         plan_key = _fingerprint({"cfg": {k: v for k, v in self.cfg.items() if k in _PLAN_KEYS},
                                  "corpus": self.corpus_info.get("hash")})
         if (out / MANIFEST).is_file() and not overwrite:
-            from probes.store import check_manifest
+            from probes.extraction.store import check_manifest
 
             try:
                 mf = check_manifest(json.loads((out / MANIFEST).read_text(encoding="utf-8")), out / MANIFEST)
@@ -463,7 +463,7 @@ class _Run:
     def _run_locked(self, groups: dict[str, list[Sentence]], plan_key: str) -> ActivationStore:
         from tqdm import tqdm
 
-        from probes.encode import Encoder, tokenize_sentences
+        from probes.extraction.encode import Encoder, tokenize_sentences
         from crossling.layers import layer_names, parse_layers
 
         loaded = self.loaded
@@ -473,7 +473,7 @@ class _Run:
         encoder = Encoder(loaded, layers, pool=self.pool, dtype=self.dtype, final_norm=self.final_norm,
                           max_tokens=self.max_tokens, device=self.device)
         if self.backend == "ray":  # the shards on Ray workers; assembled below exactly as after a local run
-            from probes._extract_ray import encode_shards_on_ray
+            from probes.extraction._ray import encode_shards_on_ray
 
             encode_shards_on_ray(self, groups, layers, max_length, workers=self.workers,
                                  ray_address=self.ray_address, threads=self.worker_threads, progress=self.progress)
@@ -734,7 +734,7 @@ def extract(cfg: ExtractConfig, progress: bool = True) -> ActivationStore:
     check_layer_spec(cfg.layers, known_num_layers(cfg.model, cfg.cache_dir))  # before reading corpus or model
     import torch
 
-    from probes.corpora import load_corpus
+    from probes.readers.corpora import load_corpus
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

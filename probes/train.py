@@ -957,7 +957,7 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
         When ``random_activations`` holds other inputs than ``activations``.
     """
     from crossling.layers import parse_layers
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     if cfg.threads:
         import torch
@@ -1048,7 +1048,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     over = {k: v for k, v in vars(args).items() if k not in ("config", "quiet", "debug") and v is not None}
     cfg = load_config(TrainConfig, args.config, over)
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     ActivationStore(cfg.activations)  # fail on a missing store before creating anything inside it
     if cfg.random_activations:

@@ -275,7 +275,7 @@ class TokenAttributionConfig:
     task : str
         Downstream task (:data:`transfer.tasks.TASKS`): ``pos``, ``ner`` (token), ``nli``, ``paws`` (pair).
     corpus : str
-        Where examples come from: a :mod:`probes.corpora` corpus (``sample``,
+        Where examples come from: a :mod:`probes.readers.corpora` corpus (``sample``,
         ``pud``; token tasks) or ``xtreme`` (the task's pools in ``data_dir``).
     data_dir : str or None
         Data directory (default ``$CROSSLING_DATA`` or ``../shared/data``).
@@ -432,7 +432,7 @@ def unit_attribution_grid(cfg: UnitAttributionConfig, *, progress: bool = False)
         (model, task, probe, method, metric, k).
     """
     from crossling.layers import parse_layers
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
     from probes.tasks import get_task, sentences_from_index
 
     if cfg.threads:
@@ -576,7 +576,7 @@ def _examples(cfg: TokenAttributionConfig) -> tuple[list[Any], dict[str, list[An
     else:
         if task.kind == "pair":
             raise ConfigError(f"Task {cfg.task!r} is a pair task; its examples come from --corpus xtreme.")
-        from probes.corpora import load_corpus
+        from probes.readers.corpora import load_corpus
 
         corpus = load_corpus(cfg.corpus, cfg.data_dir, langs=sorted(set(langs) | {cfg.src}))
         shown = {lang: list(corpus.sentences[lang]) for lang in langs}

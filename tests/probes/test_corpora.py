@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.corpora import (
+from probes.readers.corpora import (
     CORPORA,
     Corpus,
     CorpusWarning,

@@ -35,7 +35,7 @@ from probes.datasets import (
     main,
 )
 from crossling.errors import ConfigError, DataError
-from probes.xtreme import read_pair_file, read_tatoeba, read_token_file, read_xtreme
+from probes.readers.xtreme import read_pair_file, read_tatoeba, read_token_file, read_xtreme
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -486,8 +486,8 @@ def test_public_names_import() -> None:
     import probes.data
     import probes.datasets
     import crossling.languages
-    import probes.xtreme
+    import probes.readers.xtreme
 
-    for mod in (probes.data, probes.datasets, crossling.languages, probes.xtreme):
+    for mod in (probes.data, probes.datasets, crossling.languages, probes.readers.xtreme):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)
