@@ -38,7 +38,7 @@ import pandas as pd
 from crossling.errors import ConfigError, StoreError, short_repr, suggest
 from crossling.io import sha256_file
 
-__all__ = ["ActivationStore", "MANIFEST", "STORE_FORMAT"]
+__all__ = ["ActivationStore", "MANIFEST", "STORE_FORMAT", "check_manifest"]
 
 MANIFEST = "manifest.json"
 STORE_FORMAT = 1

