@@ -842,7 +842,7 @@ def load_corpus(name: str, data_dir: str | Path | None = None, langs: Sequence[s
     """
     cls = CORPORA.get(name)
     if not (isinstance(cls, type) and issubclass(cls, Corpus)):
-        raise ConfigError(f"Corpus {name!r} resolves to {cls!r}, which is not a probes.readers.corpora.Corpus subclass.")
+        raise ConfigError(f"Corpus {name!r} resolves to {cls!r}, which is not a probes.readers.Corpus subclass.")
     allowed = _option_names(cls)
     for key in options:
         if key not in allowed:
