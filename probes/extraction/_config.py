@@ -199,7 +199,7 @@ def extract(cfg: ExtractConfig, progress: bool | None = None) -> ActivationStore
         torch.set_num_threads(cfg.threads)
     corpus, groups = _load_groups(cfg)
     extra = {k: v for k, v in config_to_dict(cfg).items()
-             if k in ("corpus", "langs", "limit", "corpus_options", "data_dir", "out")}
+             if k in ("corpus", "langs", "limit", "corpus_options", "data_dir")}
     extra["corpus_description"] = corpus.description
     extra["corpus_is_demo"] = bool(getattr(corpus, "is_demo", False))
     extra["corpus_fingerprint"] = corpus.fingerprint()
