@@ -20,11 +20,22 @@ import argparse
 import typing
 from collections.abc import Sequence
 
-from crossling.cli import SuiteArgumentParser, config_parser, overrides_from_args, print_dry_run
+from crossling.cli import (
+    SuiteArgumentParser,
+    config_parser,
+    overrides_from_args,
+    print_dry_run,
+)
 from crossling.config import load_config, split_list
 from crossling.errors import ConfigError
 from crossling.paths import default_data_dir
-from probes.extraction import ExtractConfig, extract, extract_sentences, extraction_plan, print_summary
+from probes.extraction import (
+    ExtractConfig,
+    extract,
+    extract_sentences,
+    extraction_plan,
+    print_summary,
+)
 from probes.extraction.store import MANIFEST
 from probes.models import known_num_layers
 

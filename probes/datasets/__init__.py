@@ -29,8 +29,20 @@ their configs) and :mod:`probes.datasets._cli` (the command line).
 
 from crossling.paths import default_data_dir
 from probes.datasets._cli import build_parser, main
-from probes.datasets._download import DownloadConfig, DownloadReport, ListConfig, download, list_data
-from probes.datasets._fetch import MANIFEST, Source, check_archive, extract_archive, fetch
+from probes.datasets._download import (
+    DownloadConfig,
+    DownloadReport,
+    ListConfig,
+    download,
+    list_data,
+)
+from probes.datasets._fetch import (
+    MANIFEST,
+    Source,
+    check_archive,
+    extract_archive,
+    fetch,
+)
 from probes.datasets._resources import RESOURCES, Resource
 
 __all__ = [

@@ -12,9 +12,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run
+from crossling.cli import (
+    SuiteArgumentParser,
+    config_parser,
+    parse_command,
+    print_dry_run,
+)
 from crossling.errors import ConfigError, suggest
-from probes.datasets._download import DownloadConfig, ListConfig, _print_listing, download, list_data
+from probes.datasets._download import (
+    DownloadConfig,
+    ListConfig,
+    _print_listing,
+    download,
+    list_data,
+)
 from probes.datasets._resources import RESOURCES
 
 __all__ = ["build_parser", "main", "COMMANDS"]

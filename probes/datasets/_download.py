@@ -1,5 +1,4 @@
-"""The ``download`` and ``list`` commands as functions: :func:`download`, :func:`list_data`.
-"""
+"""The ``download`` and ``list`` commands as functions: :func:`download`, :func:`list_data`."""
 
 from __future__ import annotations
 
@@ -33,6 +32,7 @@ from probes.datasets._resources import (
 )
 
 __all__ = ["DownloadConfig", "DownloadReport", "ListConfig", "download", "list_data"]
+
 
 # --------------------------------------------------------------------------- the download command
 

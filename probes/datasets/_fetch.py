@@ -32,6 +32,7 @@ from crossling.io import (
 
 __all__ = ["MANIFEST", "Source", "fetch", "check_archive", "extract_archive"]
 
+
 #: Name of the manifest written in the output directory.
 MANIFEST = "download-manifest.json"
 _CACHE = ".downloads"

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RESOURCES", "Resource", "TATOEBA_CODES", "PANX_MANUAL_URL"]
 
+
 # --------------------------------------------------------------------------- resources
 
 

@@ -12,10 +12,26 @@
 Models come from :mod:`probes.models` (``load_model``, the model-source registry).
 """
 
-from probes.extraction._config import ExtractConfig, extract, extraction_plan, print_summary
+from probes.extraction._config import (
+    ExtractConfig,
+    extract,
+    extraction_plan,
+    print_summary,
+)
 from probes.extraction._engine import extract_sentences
-from probes.extraction.encode import DTYPE_CHOICES, POOLING_CHOICES, Encoder, TokenizedSentence, tokenize_sentences
-from probes.extraction.store import MANIFEST, STORE_FORMAT, ActivationStore, check_manifest
+from probes.extraction.encode import (
+    DTYPE_CHOICES,
+    POOLING_CHOICES,
+    Encoder,
+    TokenizedSentence,
+    tokenize_sentences,
+)
+from probes.extraction.store import (
+    MANIFEST,
+    STORE_FORMAT,
+    ActivationStore,
+    check_manifest,
+)
 
 __all__ = [
     "ActivationStore",

@@ -123,8 +123,8 @@ class ExtractConfig:
     }
 
     def validate(self) -> None:
-        from probes.extraction.encode import DTYPE_CHOICES, POOLING_CHOICES
         from crossling.layers import FINAL_NORM_CHOICES
+        from probes.extraction.encode import DTYPE_CHOICES, POOLING_CHOICES
 
         checks = [("pool", self.pool, POOLING_CHOICES), ("dtype", self.dtype, DTYPE_CHOICES),
                   ("store_dtype", self.store_dtype, ("float32", "float16")),

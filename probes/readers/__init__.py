@@ -35,6 +35,8 @@ from probes.readers.corpora import (
 )
 from probes.readers.xtreme import (
     TASKS as XTREME_TASKS,
+)
+from probes.readers.xtreme import (
     available,
     read_pair_file,
     read_tatoeba,
