@@ -62,7 +62,7 @@ def encode_shards_on_ray(run: Any, groups: dict[str, list[Sentence]], layers: li
                          workers: int, ray_address: str | None, threads: int, progress: bool) -> int:
     """Write every missing shard of ``groups`` on Ray workers; returns the number of shards written.
 
-    ``run`` is the :class:`probes.extract._Run` of the extraction (its options and
+    ``run`` is the :class:`probes.extraction._engine._Run` of the extraction (its options and
     output directory; the workers get a copy without the driver's loaded model).
     """
     from tqdm import tqdm
