@@ -92,7 +92,7 @@ def morph_profile(
     ----------
     sentences : iterable of Sentence
         Sentences with UD words (``Word.feats``), e.g. from
-        :func:`probes.conllu.read_conllu`.
+        :func:`probes.readers.conllu.read_conllu`.
     lang : str, optional
         Label; default the first sentence's ``lang``.
     exclude_upos : sequence of str
@@ -197,9 +197,9 @@ def find_treebanks(data_dir: str | Path | None = None) -> dict[str, list[Path]]:
     """CoNLL-U files per language under ``<data_dir>/ud`` (UD release layout).
 
     The language of a file comes from its name (``fr_pud-ud-test.conllu`` ->
-    ``fr``, via :func:`probes.conllu.lang_from_filename`).
+    ``fr``, via :func:`probes.readers.conllu.lang_from_filename`).
     """
-    from probes.conllu import lang_from_filename
+    from probes.readers.conllu import lang_from_filename
 
     root = resolve_data_dir(data_dir) / "ud"
     if not root.is_dir():
@@ -218,7 +218,7 @@ def find_treebanks(data_dir: str | Path | None = None) -> dict[str, list[Path]]:
 
 @lru_cache(maxsize=64)
 def _profile_of_files(lang: str, files: tuple[str, ...], mtimes: tuple[float, ...]) -> MorphProfile:
-    from probes.conllu import read_conllu
+    from probes.readers.conllu import read_conllu
 
     sents: list[Sentence] = []
     for f in files:

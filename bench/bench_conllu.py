@@ -20,8 +20,8 @@ from pathlib import Path
 import conllu
 from _common import best_time, data_parser
 
-from probes.conllu import read_conllu
-from probes.corpora import default_data_dir, load_corpus
+from probes.readers.conllu import read_conllu
+from probes.readers.corpora import default_data_dir, load_corpus
 
 TARGET_RATIO = 1.5
 

@@ -38,7 +38,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from probes.probing import Standardizer  # noqa: E402
-from probes.store import ActivationStore  # noqa: E402
+from probes.extraction.store import ActivationStore  # noqa: E402
 from probes.train import TrainConfig, _local_y, _prepare, train_grid  # noqa: E402
 
 

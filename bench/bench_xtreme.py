@@ -4,7 +4,7 @@ Both are measured in the same process (best of ``--repeat``), so the ratio
 holds on a loaded machine where absolute times do not. The baseline is the
 loop of XTREME's ``read_examples_from_file`` (third_party/utils_tag.py):
 split lines, collect ``(words, labels)`` lists per sentence -- no
-validation, no spans, no records. ``probes.xtreme.read_token_file``
+validation, no spans, no records. ``probes.readers.xtreme.read_token_file``
 validates every line and builds ``Sentence``/``Word`` records with character
 spans. A third column shows the same reader with the garbage collector left
 running, which is what the reader's GC pause saves. Target: ratio <= 4.
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from probes.datasets import default_data_dir
-from probes.xtreme import _gc_paused, read_token_file, xtreme_path
+from probes.readers.xtreme import _gc_paused, read_token_file, xtreme_path
 
 TARGET_RATIO = 4.0
 FILES = (("udpos", "train", "en"), ("udpos", "train", "zh"), ("panx", "train", "en"), ("panx", "train", "ja"))
@@ -72,7 +72,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    import probes.xtreme as X
+    import probes.readers.xtreme as X
 
     print("| file | sentences | words | XTREME loop (s) | read_token_file (s) | ratio | without GC pause (s) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -29,8 +29,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from probes.conllu import read_conllu  # noqa: E402
-from probes.encode import tokenize_sentences  # noqa: E402
+from probes.readers.conllu import read_conllu  # noqa: E402
+from probes.extraction.encode import tokenize_sentences  # noqa: E402
 from probes.extract import default_data_dir, extract_sentences  # noqa: E402
 from probes.models import load_model  # noqa: E402
 

@@ -40,11 +40,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from probes.corpora import load_corpus  # noqa: E402
-from probes.encode import tokenize_sentences  # noqa: E402
+from probes.readers.corpora import load_corpus  # noqa: E402
+from probes.extraction.encode import tokenize_sentences  # noqa: E402
 from probes.extract import extract_sentences  # noqa: E402
 from probes.models import load_model  # noqa: E402
-from probes.store import ActivationStore  # noqa: E402
+from probes.extraction.store import ActivationStore  # noqa: E402
 
 BEGIN, END = "<!-- extract-ray:begin -->", "<!-- extract-ray:end -->"
 

@@ -193,7 +193,7 @@ def render(results: list[Result], seconds: float, command: str) -> str:
         "target's training pool.",
         "- **Tables the suite reads**: `crossling.tables.read_table` refuses infinite values and proportions "
         "(accuracy, F1, ...) outside [0, 1], naming file, row and value; NaN stays \"missing\".",
-        "- **Stores**: `probes.store.check_manifest` validates the manifest's JSON types and required keys; "
+        "- **Stores**: `probes.extraction.store.check_manifest` validates the manifest's JSON types and required keys; "
         "arrays and index tables are checked against the row counts and width the manifest promises (a "
         "file one row short with a matching checksum is still caught). Every partial file a later run "
         "reuses carries a checksum written with it: extraction shards under `.work/` (recomputed when "

@@ -149,7 +149,7 @@ def random_views(n_langs: int, n_layers: int, n: int, width: int, seed: int = 0)
 
 
 def store_views(path: str) -> tuple[dict[tuple[str, int], np.ndarray], str]:
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
     from representations.align import aligned_rows
 
     st = ActivationStore(path)
@@ -356,7 +356,7 @@ def _engine_run(src: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _log_lengths(path: str) -> dict[str, list[float]]:
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
     from representations.align import aligned_rows, sentence_log_lengths
 
     st = ActivationStore(path)

@@ -77,7 +77,7 @@ def parse_config(argv: Sequence[str] | None) -> tuple[TrainConfig, Any]:
 def plan(cfg: TrainConfig) -> list[str]:
     """What a run of ``cfg`` would compute: one line per store (read, never written)."""
     from crossling.layers import parse_layers
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     out = []
     for path in [cfg.activations, *([cfg.random_activations] if cfg.random_activations else [])]:
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m probes.train``."""
     from crossling.io import DirLock
     from crossling.tables import write_table
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     cfg, args = parse_config(argv)
     ActivationStore(cfg.activations)  # fail on a missing store before creating anything inside it

@@ -308,7 +308,7 @@ class StoreViews:
 
     def __call__(self, lang: str, layer: int) -> np.ndarray:
         if self._store is None:
-            from probes.store import ActivationStore
+            from probes.extraction.store import ActivationStore
 
             self._store = ActivationStore(self.path)
         return self._store.sentences(lang, layer)
@@ -397,7 +397,7 @@ def align(cfg: AlignConfig, *, log: Any = None) -> tuple[pd.DataFrame, pd.DataFr
     out : Path
         The output directory.
     """
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     say = log or (lambda msg: print(msg, file=sys.stderr))
     store = ActivationStore(cfg.activations)

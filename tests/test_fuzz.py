@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crossling.config import load_config, load_yaml
-from probes.conllu import parse_conllu, read_conllu
+from probes.readers.conllu import parse_conllu, read_conllu
 from crossling.errors import SuiteError
 from probes.extract import ExtractConfig
 from crossling.types import UPOS_TAGS, Sentence
-from probes.xtreme import (
+from probes.readers.xtreme import (
     _BIO,
     NLI_LABELS,
     PAWSX_LABELS,

@@ -32,7 +32,7 @@ from reliability_helpers import (
 )
 
 from crossling.errors import StoreError
-from probes.store import ActivationStore
+from probes.extraction.store import ActivationStore
 
 
 def popen(module: str, args: list, **kw) -> subprocess.Popen:

@@ -586,7 +586,7 @@ def test_accepted_variants(ctx, server, record_property):
                               str(ctx.tmp / "o"), "--quiet"], cwd=ctx.tmp)
     assert res.returncode == 0, res.describe()
     assert "s2" in res.stderr or "1" in res.stderr  # the dropped id is reported
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     st = ActivationStore(ctx.tmp / "o")
     assert st.groups == ["de", "en"]

@@ -603,7 +603,7 @@ def test_overwrite_own_store_deletes_only_its_files(ctx2: Ctx2, server, record_p
                               "--out", out, "--quiet", "--shard-size", "64", "--overwrite"], cwd=ctx2.tmp)
     assert res.returncode == 0, res.describe()
     assert mine.read_text() == "my notes\n"
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     assert ActivationStore(out).groups == ["de", "en"]
 
@@ -654,7 +654,7 @@ def test_conllu_language_from_metadata(ctx2: Ctx2, server, record_property):
     res = run_cli(server, X, ["--model", ctx2.bert, "--corpus", "conllu", "--paths", f"{a},{b}", "--out",
                               ctx2.tmp / "o", "--quiet"], cwd=ctx2.tmp)
     assert res.returncode == 0, res.describe()
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     assert ActivationStore(ctx2.tmp / "o").groups == ["de", "fr"]
 

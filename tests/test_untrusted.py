@@ -163,7 +163,7 @@ def test_remote_code_is_never_trusted(tiny_bert_dir, tmp_path, record_property):
 def test_store_object_array_is_not_unpickled(tmp_path, record_property):
     """An activation-store array replaced by a pickled object array (with a matching checksum) is refused."""
     from crossling.io import sha256_file
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     st = tmp_path / "st"
     (st / "arrays" / "en").mkdir(parents=True)

@@ -144,13 +144,13 @@ class DownstreamTask:
     # -- files ---------------------------------------------------------------
     def path(self, data_dir: str | Path, lang: str, split: str) -> Path:
         """``<data_dir>/xtreme/<folder>/<split>-<lang>.tsv``."""
-        from probes.xtreme import xtreme_path
+        from probes.readers.xtreme import xtreme_path
 
         return xtreme_path(data_dir, self.folder, split, lang)
 
     def languages(self, data_dir: str | Path, split: str = "dev") -> list[str]:
         """Languages that have a ``split`` file, sorted."""
-        from probes.xtreme import available
+        from probes.readers.xtreme import available
 
         return sorted(l for l, sp in available(data_dir, self.folder) if sp == split)
 
@@ -160,10 +160,10 @@ class DownstreamTask:
     def read(self, data_dir: str | Path, lang: str, split: str) -> list[Sentence]:
         """Read one split of one language as :class:`~crossling.types.Sentence` records.
 
-        Reading is :func:`probes.xtreme.read_xtreme`; a missing file raises a
+        Reading is :func:`probes.readers.xtreme.read_xtreme`; a missing file raises a
         :class:`~crossling.errors.DataError` listing what is present.
         """
-        from probes.xtreme import read_xtreme
+        from probes.readers.xtreme import read_xtreme
 
         sents = read_xtreme(data_dir, self.folder, split, lang)
         missing = next((s for s in sents if any(l in (None, "None") for l in self.gold(s))), None)

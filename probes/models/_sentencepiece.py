@@ -75,7 +75,7 @@ def sample_texts() -> list[str]:
     -------
     list of str
     """
-    from probes.corpora import load_corpus
+    from probes.readers.corpora import load_corpus
 
     corpus = load_corpus("sample")
     return [s.text for sents in corpus.sentences.values() for s in sents]

@@ -404,7 +404,7 @@ def train_grid(cfg: TrainConfig, *, progress: bool = True, skipped: list[dict[st
         When ``random_activations`` holds other inputs than ``activations``.
     """
     from crossling.layers import parse_layers
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     if cfg.threads:
         import torch

@@ -29,7 +29,7 @@ def _cell_task(cfg: Any, ld: Any, layer: int, groups: dict[str, list[str]],
     """Fit one (language, layer) cell in a worker; save it when the grid has a cell directory."""
     from probes.probing._grid import _lang_cell
     from probes.probing._threads import _single_blas
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     if cfg.threads:
         import torch

@@ -352,7 +352,7 @@ def test_subword_overlap_by_hand():
 def test_tokenize_parallel_with_a_real_tokenizer(xlmr_tokenizer_dir):
     from transformers import AutoTokenizer
 
-    from probes.conllu import read_conllu
+    from probes.readers.conllu import read_conllu
 
     tok = AutoTokenizer.from_pretrained(xlmr_tokenizer_dir)
     sents = {l: read_conllu(SAMPLE / f"{l}.conllu", lang=l) for l in ("de", "en", "fr", "ru")}

@@ -182,7 +182,7 @@ def test_lang2vec_api_accepts_every_lang2vec_code() -> None:
 
 @pytest.mark.integration
 def test_every_shared_data_language_is_known(data_dir: Path) -> None:
-    from probes.xtreme import TASKS, available
+    from probes.readers.xtreme import TASKS, available
 
     seen: set[str] = set()
     for task in TASKS:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from probes.conllu import (
+from probes.readers.conllu import (
     ReadReport,
     TextRebuiltWarning,
     format_conllu,

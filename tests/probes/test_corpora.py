@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.corpora import (
+from probes.readers.corpora import (
     CORPORA,
     Corpus,
     CorpusWarning,
@@ -71,7 +71,7 @@ def test_unknown_option_is_named_with_the_valid_ones(pud_dir: Path) -> None:
 
 
 def test_object_that_is_not_a_corpus_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"not a probes\.corpora\.Corpus subclass"):
+    with pytest.raises(ConfigError, match=r"not a probes\.readers\.Corpus subclass"):
         load_corpus("crossling.types:Sentence")
 
 

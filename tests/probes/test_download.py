@@ -35,7 +35,7 @@ from probes.datasets import (
     main,
 )
 from crossling.errors import ConfigError, DataError
-from probes.xtreme import read_pair_file, read_tatoeba, read_token_file, read_xtreme
+from probes.readers.xtreme import read_pair_file, read_tatoeba, read_token_file, read_xtreme
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -486,8 +486,37 @@ def test_public_names_import() -> None:
     import probes.data
     import probes.datasets
     import crossling.languages
-    import probes.xtreme
+    import probes.readers.xtreme
 
-    for mod in (probes.data, probes.datasets, crossling.languages, probes.xtreme):
+    for mod in (probes.data, probes.datasets, crossling.languages, probes.readers.xtreme):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)
+
+
+def test_cli_is_generated_from_the_configs(capsys: pytest.CaptureFixture[str]) -> None:
+    from probes.datasets._cli import command_parser
+
+    text = command_parser("download").format_help()
+    for flag in ("--config", "--set", "--dry-run", "--quiet", "--debug", "--what", "--out", "--langs", "--languages",
+                 "--base-url", "--ud-ref", "--panx-archive", "--force", "--overwrite", "--timeout"):
+        assert flag in text, flag
+    text = command_parser("list").format_help()
+    for flag in ("--config", "--set", "--dry-run", "--data-dir", "--data", "--files"):
+        assert flag in text, flag
+
+
+def test_download_dry_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "d"
+    assert run_main(main, ["download", "--what", "ud-pud,xtreme-xnli", "--out", str(out), "--dry-run",
+                           "--set", "timeout=5"]) == 0
+    text = capsys.readouterr().out
+    assert not out.exists()
+    assert "would download ud-pud" in text and "would download xtreme-xnli" in text and "timeout: 5.0" in text
+
+
+def test_list_resolves_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CROSSLING_DATA", str(tmp_path))
+    assert run_main(main, ["list", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert f"data_dir: {tmp_path}" in text and "null" not in text

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import torch
 
-from probes.encode import tokenize_sentences
+from probes.extraction.encode import tokenize_sentences
 from crossling.errors import ConfigError, LockError, ModelError, StoreError
 from probes.extract import extract_sentences, main
 from crossling.layers import LayerCapture, layer_names, parse_layers
 from probes.models import load_model
-from probes.store import ActivationStore
+from probes.extraction.store import ActivationStore
 from crossling.types import Sentence, Word
 
 REPO = Path(__file__).resolve().parents[2]

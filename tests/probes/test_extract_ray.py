@@ -16,7 +16,7 @@ import pytest
 
 from crossling.errors import ConfigError
 from probes.extract import ExtractConfig, extract_sentences
-from probes.store import ActivationStore
+from probes.extraction.store import ActivationStore
 from crossling.types import Sentence, Word
 
 REPO = Path(__file__).resolve().parents[2]

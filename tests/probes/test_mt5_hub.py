@@ -96,8 +96,8 @@ def test_token_ids_and_word_offsets_match_sentencepiece(hub_dir: Path) -> None:
     import sentencepiece as spm
     from transformers import AutoTokenizer, T5Tokenizer
 
-    from probes.corpora import load_corpus
-    from probes.encode import tokenize_sentences
+    from probes.readers.corpora import load_corpus
+    from probes.extraction.encode import tokenize_sentences
     from probes.models import load_model
 
     loaded = load_model(str(hub_dir))
@@ -129,7 +129,7 @@ def _expected_pooled(hub_dir: Path, store_dir: Path, lang: str) -> tuple[np.ndar
     import torch
     from transformers import MT5EncoderModel
 
-    from probes.corpora import load_corpus
+    from probes.readers.corpora import load_corpus
 
     sp = spm.SentencePieceProcessor(model_file=str(hub_dir / "spiece.model"))
     model = MT5EncoderModel.from_pretrained(hub_dir).eval()
@@ -149,7 +149,7 @@ def _expected_pooled(hub_dir: Path, store_dir: Path, lang: str) -> tuple[np.ndar
 def test_extract_cli_on_hub_layout(hub_dir: Path, tmp_path: Path) -> None:
     """`probes.extract --model <hub dir> --layer all`: layer 0 = embeddings, last = HF last_hidden_state."""
     from probes.extract import main
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     out = tmp_path / "store"
     assert main(["--model", str(hub_dir), "--layer", "all", "--limit", "8", "--langs", "en,ja",
@@ -250,7 +250,7 @@ def _write_mbert_layout(out: Path) -> Path:
 @pytest.mark.parametrize("family", ["xlm-roberta", "bert"])
 def test_other_published_tokenizer_layouts(family: str, tmp_path: Path) -> None:
     """XLM-R (sentencepiece.bpe.model) and mBERT (vocab.txt) directories without tokenizer.json load fast."""
-    from probes.encode import tokenize_sentences
+    from probes.extraction.encode import tokenize_sentences
     from probes.models import load_model
 
     d = _write_xlmr_layout(tmp_path / "m") if family == "xlm-roberta" else _write_mbert_layout(tmp_path / "m")

@@ -25,7 +25,7 @@ from crossling.config import (
 from crossling.errors import ConfigError, LockError, PathError, ResourceError, StoreError, short_repr
 from crossling.io import DirLock, atomic_write_text, remove_owned
 from crossling.languages import canonical_code, canonical_codes
-from probes.store import check_manifest
+from probes.extraction.store import check_manifest
 
 
 # --------------------------------------------------------------------------- run_main
@@ -198,7 +198,7 @@ def test_canonical_codes():
 
 
 def test_conllu_language_order(tmp_path):
-    from probes.conllu import conllu_language
+    from probes.readers.conllu import conllu_language
 
     f = tmp_path / "my_en.conllu"
     f.write_text("# sent_id = 1\n1\ta\ta\tNOUN\t_\t_\t0\troot\t_\t_\n\n")

@@ -1,6 +1,6 @@
 """The bundled demo sample (``probes/data/sample/<lang>.conllu``) is valid and parallel.
 
-Every file is loaded through the suite's own reader, :func:`probes.conllu.read_conllu`,
+Every file is loaded through the suite's own reader, :func:`probes.readers.conllu.read_conllu`,
 which validates the CoNLL-U format (columns, IDs, UPOS, FEATS syntax, one root,
 no cycles, multiword ranges) and raises :class:`crossling.errors.DataError` on any
 violation. The tests here add what the demo promises on top of that: the same
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.conllu import ReadReport, read_conllu
+from probes.readers.conllu import ReadReport, read_conllu
 from crossling.types import UPOS_TAGS, Sentence
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "probes" / "data" / "sample"

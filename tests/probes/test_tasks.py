@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from probes.conllu import parse_conllu
+from probes.readers.conllu import parse_conllu
 from crossling.errors import ConfigError, DataError
 from crossling.registry import Registry
 from probes.probing import (

@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from crossling.cli import run_main
-from probes.conllu import read_conllu
+from probes.readers.conllu import read_conllu
 from probes.extract import extract_sentences
 from probes.models import load_model
-from probes.store import ActivationStore
+from probes.extraction.store import ActivationStore
 from probes.train import COLUMNS, TrainConfig, main, train_grid
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from probes.conllu import read_conllu
+from probes.readers.conllu import read_conllu
 from crossling.errors import ConfigError
 from probes.extract import extract_sentences
 from probes.models import load_model
-from probes.store import ActivationStore
+from probes.extraction.store import ActivationStore
 from probes.train import TrainConfig, train_grid
 
 REPO = Path(__file__).resolve().parents[2]

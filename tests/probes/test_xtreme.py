@@ -1,4 +1,4 @@
-"""Tests of probes.xtreme: the XTREME readers on small files, mutated files and the real data."""
+"""Tests of probes.readers.xtreme: the XTREME readers on small files, mutated files and the real data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crossling.errors import ConfigError, DataError
 from crossling.types import UPOS_TAGS
-from probes.xtreme import (
+from probes.readers.xtreme import (
     TASKS,
     available,
     read_pair_file,

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from crossling.cli import run_main
-from probes.store import ActivationStore
+from probes.extraction.store import ActivationStore
 from representations import linear_cka, retrieval_accuracy
 from representations.align import aligned_rows, main
 

@@ -183,7 +183,7 @@ def test_public_names_import():
 
 @pytest.fixture(scope="module")
 def tiny(tiny_bert_dir):
-    from probes.corpora import load_corpus
+    from probes.readers.corpora import load_corpus
     from probes.models import load_model
 
     loaded = load_model(str(tiny_bert_dir))

@@ -58,7 +58,7 @@ def test_cached_lower_states_equal_a_fresh_forward_pass(tiny_bert_dir, xtreme_di
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
     # the cache holds layer L-N of every sentence, equal to the encoder's own hidden state there
     states = top.lower_states(sents[:2])
-    from probes.encode import tokenize_sentences
+    from probes.extraction.encode import tokenize_sentences
 
     (t,) = tokenize_sentences(full.tokenizer, sents[:1], max_length=48)
     with torch.no_grad():
@@ -193,7 +193,7 @@ def test_pairs_encoded_separately_give_u_v_absdiff_product(tmp_path, tiny_bert_d
     """pair_encoding: separate -> premise and hypothesis encoded alone; the head sees [u; v; |u-v|; u*v]."""
     from crossling.config import load_config
     from probes.models import load_model
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
     from transfer.features.extraction import extract_features
     from transfer.run import TransferConfig, run
     from transfer.tasks import get_task

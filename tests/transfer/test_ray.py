@@ -52,7 +52,7 @@ def test_ray_shards_extraction_and_cells(tmp_path, tiny_bert_dir, xtreme_dir):
     df = run(cfg, log=logs.append)
     assert sum("on Ray" in m for m in logs) == 4  # one extraction task per (task, language)
     assert df["cell"].nunique() == 2 * 4 * 2 and df.attrs["n_failed"] == 0
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
 
     st = ActivationStore(next(p for p in (tmp_path / "feats").glob("*/nli-en-*") if p.is_dir()))
     assert st.layers == [2]  # extract_layers: auto keeps only the run's layer

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from crossling.config import load_config
-from probes.store import ActivationStore
+from probes.extraction.store import ActivationStore
 from transfer.run import TABLE_COLUMNS, TransferConfig, run
 
 

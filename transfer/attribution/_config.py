@@ -162,7 +162,7 @@ class TokenAttributionConfig:
         Downstream task (:data:`transfer.tasks.TASKS`): ``pos``, ``ner`` (token), ``nli``, ``paws`` (pair),
         or ``package.module:Class``.
     corpus : str
-        Where examples come from: a :mod:`probes.corpora` corpus (``sample``,
+        Where examples come from: a :mod:`probes.readers.corpora` corpus (``sample``,
         ``pud``; token tasks) or ``xtreme`` (the task's pools in ``data_dir``).
     data_dir : str or None
         Data directory (default ``$CROSSLING_DATA`` or ``../shared/data``).

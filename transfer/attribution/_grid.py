@@ -98,7 +98,7 @@ def unit_attribution_grid(cfg: UnitAttributionConfig, *, progress: bool = False)
         (model, task, probe, method, metric, k).
     """
     from crossling.layers import parse_layers
-    from probes.store import ActivationStore
+    from probes.extraction.store import ActivationStore
     from probes.probing import get_task, sentences_from_index
 
     if cfg.threads:

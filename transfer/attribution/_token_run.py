@@ -35,7 +35,7 @@ def _examples(cfg: TokenAttributionConfig) -> tuple[list[Any], dict[str, list[An
     else:
         if task.kind == "pair":
             raise ConfigError(f"Task {cfg.task!r} is a pair task; its examples come from --corpus xtreme.")
-        from probes.corpora import load_corpus
+        from probes.readers.corpora import load_corpus
 
         corpus = load_corpus(cfg.corpus, cfg.data_dir, langs=sorted(set(langs) | {cfg.src}))
         shown = {lang: list(corpus.sentences[lang]) for lang in langs}

@@ -84,7 +84,7 @@ class TokenExplainer:
     def _inputs(self, sentence: Sentence, unit: int | None) -> tuple[Any, Any, Any, Any, int]:
         import torch
 
-        from probes.encode import tokenize_sentences
+        from probes.extraction.encode import tokenize_sentences
 
         tok = tokenize_sentences(self.tokenizer, [sentence], prefix=self.prefix, max_length=self.max_length)[0]
         n = len(tok.ids)
@@ -179,7 +179,7 @@ class TokenExplainer:
         tok = None
         word_tokens: list[list[int]] = []
         if sentence.words:
-            from probes.encode import tokenize_sentences
+            from probes.extraction.encode import tokenize_sentences
 
             tok = tokenize_sentences(self.tokenizer, [sentence], prefix=self.prefix, max_length=self.max_length)[0]
             word_tokens = [t_.tolist() for t_ in tok.word_tokens]
@@ -314,14 +314,14 @@ def train_head_model(loaded: Any, task: Any, sentences: Sequence[Sentence], laye
 
     The features are what the head regime reads from an activation store
     (mean over a word's subword tokens; mean over content tokens for pairs),
-    computed with :class:`probes.encode.Encoder`.
+    computed with :class:`probes.extraction.encode.Encoder`.
 
     Returns
     -------
     transfer.heads.Head
         The fitted head.
     """
-    from probes.encode import Encoder, tokenize_sentences
+    from probes.extraction.encode import Encoder, tokenize_sentences
     from crossling.layers import LayerCapture
     from transfer.heads import make_head
 

@@ -397,7 +397,7 @@ def probe_data_from_store(store: Any, lang: str, layer: int, task: Any, *,
 
     Parameters
     ----------
-    store : probes.store.ActivationStore
+    store : probes.extraction.store.ActivationStore
     lang : str
     layer : int
     task : probes.probing.ProbeTask

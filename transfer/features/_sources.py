@@ -166,7 +166,7 @@ class StoreFeatures(FeatureSource):
     pair_encoding: str = "joint"
 
     def _store(self, task: str, lang: str) -> Any:
-        from probes.store import ActivationStore
+        from probes.extraction.store import ActivationStore
 
         key = f"{task}/{lang}"
         if key not in self.stores:

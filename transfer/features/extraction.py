@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from crossling.io import atomic_write_json
-from probes.store import MANIFEST
+from probes.extraction.store import MANIFEST
 from transfer.features import StoreFeatures
 from transfer.tasks import get_task
 

@@ -187,7 +187,7 @@ class TaskModel:
     def _batch_inputs(self, sents: list[Sentence]) -> tuple[list[Any], Any, Any]:
         import torch
 
-        from probes.encode import tokenize_sentences
+        from probes.extraction.encode import tokenize_sentences
 
         toks = tokenize_sentences(self.tokenizer, sents, prefix=self.prefix, max_length=self.max_length)
         T = max(len(t.ids) for t in toks)
