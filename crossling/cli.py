@@ -323,7 +323,7 @@ def config_parser(
 
 def overrides_from_args(cls: type, args: argparse.Namespace) -> dict[str, Any]:
     """The config values given on the command line (flags, then ``--set``, then ``--quiet``)."""
-    from crossling.config import parse_yaml_value
+    from crossling.config import _coerce, parse_yaml_value
 
     hints = typing.get_type_hints(cls)
     over: dict[str, Any] = {}
@@ -334,6 +334,11 @@ def overrides_from_args(cls: type, args: argparse.Namespace) -> dict[str, Any]:
         tp = hints.get(name)
         if isinstance(value, str) and (tp is dict or typing.get_origin(tp) is dict):
             value = parse_yaml_value(value, _flag(name))
+        elif isinstance(value, str):
+            try:  # a wrong type is reported with the flag's own spelling (``--limit many``)
+                _coerce(name, value, tp)
+            except ConfigError as exc:
+                raise ConfigError(f"{_flag(name)} {short_repr(value)}: {exc}") from None
         over[name] = value
     for item in getattr(args, "set_values", []) or []:
         key, sep, value = item.partition("=")

@@ -17,7 +17,6 @@ import from it (``ExtractConfig``, ``extract``, ``extract_sentences``,
 from __future__ import annotations
 
 import argparse
-import typing
 from collections.abc import Sequence
 
 from crossling.cli import (
@@ -27,7 +26,6 @@ from crossling.cli import (
     print_dry_run,
 )
 from crossling.config import load_config, split_list
-from crossling.errors import ConfigError
 from crossling.paths import default_data_dir
 from probes.extraction import (
     ExtractConfig,
@@ -64,26 +62,10 @@ def parse_config(argv: Sequence[str] | None = None) -> tuple[ExtractConfig, argp
     (``--paths`` sets ``corpus_options.paths``), ``--set``.
     """
     args = build_parser().parse_args(argv)
-    _check_flag_values(args)
     over = overrides_from_args(ExtractConfig, args)
     if args.paths and "corpus_options" not in over:  # --set corpus_options=... wins
         over["corpus_options"] = {"paths": split_list(args.paths)}
     return load_config(ExtractConfig, args.config, over).resolved(), args
-
-
-def _check_flag_values(args: argparse.Namespace) -> None:
-    """A flag whose value has the wrong type is reported with the flag's own spelling (``--limit many``)."""
-    from crossling.config import _coerce
-
-    hints = typing.get_type_hints(ExtractConfig)
-    for name in args._field_names:
-        value = getattr(args, name, None)
-        tp = hints[name]
-        if isinstance(value, str) and not (tp is dict or typing.get_origin(tp) is dict):  # dicts: YAML, parsed later
-            try:
-                _coerce(name, value, tp)
-            except ConfigError as exc:
-                raise ConfigError(f"--{name.replace('_', '-')} {value!r}: {exc}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
