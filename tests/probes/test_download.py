@@ -480,14 +480,3 @@ def test_fetch_from_a_file_url(tmp_path: Path) -> None:
     dest.with_name("a.txt.part").write_bytes(b"local")  # file:// ignores Range: the download restarts
     res = fetch(src.as_uri(), dest)
     assert dest.read_bytes() == b"local mirror\n" and not res.resumed
-
-
-def test_public_names_import() -> None:
-    import probes.data
-    import probes.datasets
-    import crossling.languages
-    import probes.xtreme
-
-    for mod in (probes.data, probes.datasets, crossling.languages, probes.xtreme):
-        for name in mod.__all__:
-            assert hasattr(mod, name), (mod.__name__, name)
