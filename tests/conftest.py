@@ -8,7 +8,9 @@ multi-piece tokenisation of many scripts at negligible compute.
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -90,9 +92,6 @@ def tiny_mt5_dir(tmp_path_factory: pytest.TempPathFactory, xlmr_tokenizer_dir: P
 # - fuzz:        property-based runs of thousands of examples (tests/test_fuzz.py);
 # - heavy:       measured with `pytest --durations=0` on the whole default suite (#19): the
 #                remaining tests over ~1 s that the rules above do not catch, by file::name.
-
-import inspect  # noqa: E402
-import re  # noqa: E402
 
 MODEL_FIXTURES = {"tiny_bert_dir", "tiny_mt5_dir", "xlmr_tokenizer_dir"}
 INTEGRATION_FIXTURES = {"data_dir"}
