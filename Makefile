@@ -1,13 +1,15 @@
 # One command sets up and runs the main job; one sets up and runs the tests.
 #   make demo   -> creates .venv if missing (torch==2.13.0 first), installs the suite, runs the offline demo
-#   make test   -> same setup, then the default test suite (no network, ~10 min on 2 cores)
+#   make test-fast -> pure unit tests only (under 2 min on 2 cores); docs/testing.md has the tiers
+#   make test   -> same setup, then the default test suite CI runs (no network, ~10 min on 2 cores)
+#   make test-slow -> only the slow checks; make typecheck -> mypy over the packages
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.crossling-installed
 DATA ?= ../shared/data
 
-.PHONY: setup demo test test-integration test-slow bench study clean-runs
+.PHONY: setup demo test test-fast test-integration test-slow typecheck bench study clean-runs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +23,12 @@ setup: $(STAMP)
 demo: setup
 	$(PY) -m probes.extract --layer all
 
+# markers set by tests/conftest.py (what a test does) and pyproject.toml; docs/testing.md
+FAST := not slow and not integration and not model and not subprocess and not ray and not fuzz and not heavy
+
+test-fast: setup
+	$(PY) -m pytest -q -m "$(FAST)" --timeout=120 --durations=5
+
 test: setup
 	$(PY) -m pytest -q -m "not slow" --timeout=900
 
@@ -29,6 +37,9 @@ test-integration: setup
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow --timeout=3600
+
+typecheck: setup
+	$(PY) -m mypy
 
 bench: setup
 	$(PY) bench/extract.py

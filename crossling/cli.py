@@ -109,7 +109,7 @@ class _WarningSummary:
         warnings.showwarning = self.show
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self._catch.__exit__(*exc)
 
     def emit(self) -> None:

@@ -18,7 +18,7 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 
@@ -210,8 +210,9 @@ class Interval:
             return False
         if not math.isfinite(float(v)):
             return False
-        lo_ok = self.low is None or (v >= self.low if self.closed in ("both", "left") else v > self.low)
-        hi_ok = self.high is None or (v <= self.high if self.closed in ("both", "right") else v < self.high)
+        x = cast(float, v)  # any finite numbers.Real compares with the float bounds
+        lo_ok = self.low is None or (x >= self.low if self.closed in ("both", "left") else x > self.low)
+        hi_ok = self.high is None or (x <= self.high if self.closed in ("both", "right") else x < self.high)
         return lo_ok and hi_ok
 
     def describe(self) -> str:

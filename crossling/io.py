@@ -156,7 +156,7 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def atomic_save(path: str | Path, writer: Callable[[str], None]) -> None:
+def atomic_save(path: str | Path, writer: Callable[[str], object]) -> None:
     """Call ``writer(tmp_path)`` then rename ``tmp_path`` to ``path`` atomically.
 
     For libraries that insist on writing to a path themselves (Parquet, NumPy).

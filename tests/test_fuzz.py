@@ -58,6 +58,18 @@ def check_sentences(sents: list[Sentence]) -> None:
                 assert w.upos in UPOS_TAGS
 
 
+def check_outcomes(seen: dict[str, int], record_property, item: str, ok_word: str, min_ok: int, min_error: int) -> None:
+    """What every fuzz run (short or ``_long``) asserts and records: both outcomes are exercised.
+
+    Any exception other than a :class:`SuiteError` has already failed the run inside hypothesis.
+    """
+    record_property("category", "fuzz")
+    record_property("item", item)
+    record_property("count", seen["ok"] + seen["error"])
+    record_property("detail", f"{seen['ok']} {ok_word}, {seen['error']} SuiteError, 0 other exceptions")
+    assert seen["ok"] > min_ok and seen["error"] > min_error, seen
+
+
 # --------------------------------------------------------------------------- CoNLL-U
 
 FORMS = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1, max_size=6)
@@ -174,18 +186,17 @@ def _fuzz_conllu(n_generated: int, n_mutated: int, tmp: Path) -> dict[str, int]:
     return seen
 
 
+CONLLU_ITEM = "CoNLL-U reader (parse_conllu, read_conllu): generated + mutated documents"
+
+
 def test_fuzz_conllu(tmp_path, record_property):
-    seen = _fuzz_conllu(1200, 1200, tmp_path)
-    record_property("category", "fuzz")
-    record_property("item", "CoNLL-U reader (parse_conllu, read_conllu): generated + mutated documents")
-    record_property("count", seen["ok"] + seen["error"])
-    record_property("detail", f"{seen['ok']} parsed, {seen['error']} SuiteError, 0 other exceptions")
-    assert seen["ok"] > 100 and seen["error"] > 100  # both outcomes are exercised
+    check_outcomes(_fuzz_conllu(1200, 1200, tmp_path), record_property, CONLLU_ITEM, "parsed", 100, 100)
 
 
 @pytest.mark.slow
-def test_fuzz_conllu_long(tmp_path):
-    _fuzz_conllu(15000, 15000, tmp_path)
+def test_fuzz_conllu_long(tmp_path, record_property):
+    seen = _fuzz_conllu(15000, 15000, tmp_path)
+    check_outcomes(seen, record_property, CONLLU_ITEM + ", long run", "parsed", 100, 100)
 
 
 # --------------------------------------------------------------------------- XTREME
@@ -274,18 +285,16 @@ def _fuzz_xtreme(n: int, tmp: Path) -> dict[str, int]:
     return seen
 
 
+XTREME_ITEM = "XTREME readers (UD-POS, PAN-X, XNLI, PAWS-X files)"
+
+
 def test_fuzz_xtreme(tmp_path, record_property):
-    seen = _fuzz_xtreme(800, tmp_path)
-    record_property("category", "fuzz")
-    record_property("item", "XTREME readers (UD-POS, PAN-X, XNLI, PAWS-X files)")
-    record_property("count", seen["ok"] + seen["error"])
-    record_property("detail", f"{seen['ok']} parsed, {seen['error']} SuiteError, 0 other exceptions")
-    assert seen["ok"] > 100 and seen["error"] > 100
+    check_outcomes(_fuzz_xtreme(800, tmp_path), record_property, XTREME_ITEM, "parsed", 100, 100)
 
 
 @pytest.mark.slow
-def test_fuzz_xtreme_long(tmp_path):
-    _fuzz_xtreme(10000, tmp_path)
+def test_fuzz_xtreme_long(tmp_path, record_property):
+    check_outcomes(_fuzz_xtreme(10000, tmp_path), record_property, XTREME_ITEM + ", long run", "parsed", 100, 100)
 
 
 # --------------------------------------------------------------------------- configs
@@ -352,18 +361,16 @@ def _fuzz_config(n: int, tmp: Path) -> dict[str, int]:
     return seen
 
 
+CONFIG_ITEM = "config loader (load_yaml, load_config on YAML files and overrides)"
+
+
 def test_fuzz_config(tmp_path, record_property):
-    seen = _fuzz_config(1400, tmp_path)
-    record_property("category", "fuzz")
-    record_property("item", "config loader (load_yaml, load_config on YAML files and overrides)")
-    record_property("count", seen["ok"] + seen["error"])
-    record_property("detail", f"{seen['ok']} loaded, {seen['error']} SuiteError, 0 other exceptions")
-    assert seen["ok"] > 50 and seen["error"] > 100
+    check_outcomes(_fuzz_config(1400, tmp_path), record_property, CONFIG_ITEM, "loaded", 50, 100)
 
 
 @pytest.mark.slow
-def test_fuzz_config_long(tmp_path):
-    _fuzz_config(14000, tmp_path)
+def test_fuzz_config_long(tmp_path, record_property):
+    check_outcomes(_fuzz_config(14000, tmp_path), record_property, CONFIG_ITEM + ", long run", "loaded", 50, 100)
 
 
 # --------------------------------------------------------------------------- findings of the fuzzer

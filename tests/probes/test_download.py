@@ -482,17 +482,6 @@ def test_fetch_from_a_file_url(tmp_path: Path) -> None:
     assert dest.read_bytes() == b"local mirror\n" and not res.resumed
 
 
-def test_public_names_import() -> None:
-    import probes.data
-    import probes.datasets
-    import crossling.languages
-    import probes.readers.xtreme
-
-    for mod in (probes.data, probes.datasets, crossling.languages, probes.readers.xtreme):
-        for name in mod.__all__:
-            assert hasattr(mod, name), (mod.__name__, name)
-
-
 def test_cli_is_generated_from_the_configs(capsys: pytest.CaptureFixture[str]) -> None:
     from probes.datasets._cli import command_parser
 

@@ -1,11 +1,10 @@
-"""Retrieval accuracy, the shared input validator, and the public surface."""
+"""Retrieval accuracy and the shared input validator (the public surface: tests/test_public_api.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import representations
 from crossling.errors import DataError
 from representations import (
     canonical_correlations,
@@ -99,13 +98,3 @@ def test_check_pair_returns_float64_views(rng):
     assert xx is x and yy.dtype == np.float64
     with pytest.raises(DataError, match="no features"):
         check_pair(np.empty((4, 0)), x[:4])
-
-
-def test_public_surface_imports():
-    for name in representations.__all__:
-        assert getattr(representations, name) is not None
-    from representations import align, figures
-
-    for mod in (align, figures):
-        for name in mod.__all__:
-            assert hasattr(mod, name)

@@ -1,6 +1,4 @@
-"""Exactness of the fast paths, and the public surface."""
-
-import importlib
+"""Exactness of the fast paths (the public surface: tests/test_public_api.py)."""
 
 import numpy as np
 import pytest
@@ -43,12 +41,3 @@ def test_shot_stats_match_direct_statistics_and_are_order_independent(k):
         shot_stats(units, kk, key=("u", k), seed=1, shot_key="ner/de", n_classes=len(task.labels))
     G2, B2, _ = shot_stats(units, k, key=("u", k), seed=1, shot_key="ner/de", n_classes=len(task.labels))
     assert np.array_equal(G, G2) and np.array_equal(B, B2)
-
-
-@pytest.mark.parametrize("mod", ["transfer.tasks", "transfer.metrics", "transfer.splits", "transfer.heads",
-                                 "transfer.features", "transfer.execution.jobs", "transfer.regimes", "transfer.execution.backends",
-                                 "transfer.features.extraction", "transfer.regimes.finetune", "transfer.figures", "transfer.run"])
-def test_public_names_import(mod):
-    m = importlib.import_module(mod)
-    for name in m.__all__:
-        assert hasattr(m, name), f"{mod}.{name}"
