@@ -46,6 +46,7 @@ from crossling.tables import write_table
 
 __all__ = ["StudyConfig", "STAGES", "plan", "run_study", "build_parser", "parse_config", "main"]
 
+#: The study's stages, in the order they run.
 STAGES = ("extract", "align", "probes", "transfer", "attribution", "typology", "report", "results")
 PUD_LANGS = ["ar", "cs", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "ko", "pt", "ru", "tr", "zh"]
 

@@ -18,6 +18,7 @@ import warnings
 
 __all__ = ["alias_module", "REMOVAL_VERSION"]
 
+#: The release that removes the deprecated import paths.
 REMOVAL_VERSION = "0.3"
 
 def alias_module(old: str, new: str) -> None:

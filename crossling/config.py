@@ -31,6 +31,7 @@ C = TypeVar("C")
 
 #: Bounds of a configuration file, checked while it is parsed (before any value is built).
 MAX_CONFIG_BYTES = 1 << 20
+#: Deepest nesting of mappings/lists accepted in a YAML config (bounds hostile files).
 MAX_CONFIG_DEPTH = 32
 #: Values after expanding every alias (a "billion laughs" file of 300 bytes expands to 10^9).
 MAX_CONFIG_VALUES = 100_000

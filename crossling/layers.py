@@ -34,6 +34,7 @@ from crossling.errors import ConfigError, ModelError
 
 __all__ = ["get_blocks", "layer_names", "LayerCapture", "FINAL_NORM_CHOICES", "parse_layers", "check_layer_spec"]
 
+#: How the last layer treats a final layer norm: as the model returns it (``hf``), applied to every layer (``all``), or never (``none``).
 FINAL_NORM_CHOICES = ("hf", "all", "none")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 __all__ = ["REPO_ROOT", "default_data_dir", "resolve_data_dir", "default_cache_dir"]
 
+#: The source checkout's root (the folder holding pyproject.toml); ``../shared/data`` is resolved beside it.
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

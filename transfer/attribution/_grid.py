@@ -27,10 +27,14 @@ from transfer.attribution._units import (
 __all__ = ["unit_attribution_grid", "run_units", "adjust_pvalues", "overlap_pair_features", "UNIT_COLUMNS",
            "PROBE_COLUMNS", "OVERLAP_COLUMNS", "ABLATION_COLUMNS"]
 
+#: Columns of the unit-importance table (:data:`crossling.schemas.ATTRIBUTION_UNIT_COLUMNS`).
 UNIT_COLUMNS = list(ATTRIBUTION_UNIT_COLUMNS)
+#: Columns of the attribution run's probe table (:data:`crossling.schemas.ATTRIBUTION_PROBE_COLUMNS`).
 PROBE_COLUMNS = list(ATTRIBUTION_PROBE_COLUMNS)
+#: Columns of the table of top-unit overlaps between languages, with their permutation p-values.
 OVERLAP_COLUMNS = ["model", "layer", "task", "lang_a", "lang_b", "probe", "method", "metric", "value", "p_value",
                    "p_adj", "p_exact", "null_mean", "null_sd", "k", "n_units", "n_perm"]
+#: Columns of the table of ablation effects of each language's top units.
 ABLATION_COLUMNS = ["model", "layer", "task", "lang_a", "lang_b", "probe", "method", "metric", "value", "p_value",
                     "p_adj", "null_mean", "null_sd", "k", "n_random", "mode", "n_test"]
 
