@@ -32,15 +32,16 @@ Scenarios for the response ``y_st`` (all with ``N(0, 1)`` noise ``e_st``):
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis._stats_inference import (
+from analysis.stats._inference import (
     METHOD_FREEDMAN_LANE,
     METHOD_LR,
     METHOD_MRQAP,
@@ -49,13 +50,18 @@ from analysis._stats_inference import (
     qap_coefficients,
     set_tests,
 )
-from analysis._stats_models import fit_ols
-from analysis.mantel import mantel, partial_mantel
+from analysis.stats._models import fit_ols
+from analysis.stats import mantel, partial_mantel
+from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.config import Interval, save_config
 from crossling.errors import ConfigError
 
-__all__ = ["NULLS", "ALTERNATIVES", "TESTS", "simulate_table", "run_tests", "calibrate", "calibration_doc", "main"]
+__all__ = ["NULLS", "ALTERNATIVES", "TESTS", "simulate_table", "run_tests", "calibrate", "calibration_doc",
+           "calibration_figure", "default_lang_sets", "CalibrateConfig", "build_parser", "main"]
 
+#: The null scenarios whose rejection rate is the size of a test (see the module docstring).
 NULLS = ("iid", "src_tgt", "both_pair")
+#: The planted-effect scenarios whose rejection rate is the power of a test.
 ALTERNATIVES = ("syntax", "lexical")
 #: test -> (method, headline, the feature or comparison it tests)
 TESTS: dict[str, tuple[str, bool, str]] = {
@@ -366,53 +372,125 @@ def calibration_doc(table: pd.DataFrame, out: str | Path, *, figure: str | Path 
     return out
 
 
+PROG = "python -m analysis.calibrate"
+DESCRIPTION = "Calibrate the transfer tests by simulation: size under three nulls, power under planted effects."
+
+
+@dataclass
+class CalibrateConfig:
+    """Configuration of ``python -m analysis.calibrate`` (YAML keys = field names).
+
+    Attributes
+    ----------
+    langs : list of str
+        One language list to simulate (empty: the study's 10 and 16 languages).
+    n_langs : list of int
+        Language counts to simulate instead of ``langs`` (labels l0, l1, ...).
+    reps : int
+        Simulated tables per null and language count.
+    power_reps : int
+        Simulated tables per planted alternative.
+    permutations : int
+        Node permutations per permutation test.
+    effect_r : float
+        Correlation of the planted feature with the score under the alternatives.
+    seed : int
+        Random seed.
+    out : str
+        The tidy table of rejection rates (.csv or .parquet).
+    doc : str
+        Markdown page generated from the table ('' for none).
+    figure : str
+        PNG figure generated from the table ('' for none).
+    from_table : str
+        Regenerate the doc and figure from this saved table without simulating ('' to simulate).
+    quiet : bool
+        No progress and no "wrote" line.
+    """
+
+    langs: list[str] = field(default_factory=list)
+    n_langs: list[int] = field(default_factory=list)
+    reps: int = 500
+    power_reps: int = 200
+    permutations: int = 199
+    effect_r: float = 0.5
+    seed: int = 0
+    out: str = "docs/calibration.csv"
+    doc: str = "docs/calibration.md"
+    figure: str = "docs/calibration.png"
+    from_table: str = ""
+    quiet: bool = False
+
+    _parameter_constraints = {
+        "reps": [Interval("int", 1, None)],
+        "power_reps": [Interval("int", 1, None)],
+        "permutations": [Interval("int", 1, None)],
+        "effect_r": [Interval("real", 0, 1, closed="neither")],
+        "seed": [Interval("int", 0, 2**32 - 1)],
+    }
+
+    def validate(self) -> None:
+        """Check the values once; raise :class:`ConfigError` naming the key."""
+        if self.langs and self.n_langs:
+            raise ConfigError("Give either 'langs' or 'n_langs', not both (--langs en,de,... or --n-langs 10,16).")
+        if self.langs and len(set(self.langs)) < 3:
+            raise ConfigError(f"Config key 'langs' needs at least 3 distinct languages, got {self.langs}.")
+        bad = [k for k in self.n_langs if int(k) < 3]
+        if bad:
+            raise ConfigError(f"Config key 'n_langs' values must be >= 3, got {bad}; e.g. --n-langs 10,16.")
+        if self.from_table and not Path(self.from_table).is_file():
+            raise ConfigError(f"Config key 'from_table': {self.from_table!r} does not exist; give a table written "
+                              "by an earlier run (--from-table docs/calibration.csv).")
+
+    def lang_sets(self) -> list[list[str]]:
+        """The language lists to simulate."""
+        if self.langs:
+            return [list(self.langs)]
+        if self.n_langs:
+            return [[f"l{i}" for i in range(int(k))] for k in self.n_langs]
+        return default_lang_sets()
+
+
+def build_parser() -> SuiteArgumentParser:
+    """The command line, generated from :class:`CalibrateConfig` (:func:`crossling.cli.config_parser`)."""
+    return config_parser(CalibrateConfig, prog=PROG, description=DESCRIPTION)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m analysis.calibrate", description=__doc__.split("\n")[0])
-    ap.add_argument("--langs", default=None,
-                    help="comma-separated language list; default: the study's 10 and 16 languages")
-    ap.add_argument("--n-langs", default=None, help="comma-separated language counts instead (labels l0, l1, ...)")
-    ap.add_argument("--reps", type=int, default=500)
-    ap.add_argument("--power-reps", type=int, default=200)
-    ap.add_argument("--permutations", type=int, default=199)
-    ap.add_argument("--effect-r", type=float, default=0.5)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="docs/calibration.csv", help="tidy table (.csv or .parquet)")
-    ap.add_argument("--doc", default="docs/calibration.md")
-    ap.add_argument("--figure", default="docs/calibration.png")
-    ap.add_argument("--from-table", default=None,
-                    help="regenerate the doc and figure from a saved table (.csv or .parquet) without simulating")
-    args = ap.parse_args(argv)
-    if args.from_table:
-        src = Path(args.from_table)
+    """Entry point of ``python -m analysis.calibrate``."""
+    cfg, args = parse_command(CalibrateConfig, argv, prog=PROG, description=DESCRIPTION, parser=build_parser())
+    if args.dry_run:
+        plan = ([f"would regenerate {cfg.doc} and {cfg.figure} from {cfg.from_table}"] if cfg.from_table else
+                [f"would simulate {cfg.reps} tables per null and {cfg.power_reps} per alternative for language "
+                 f"counts {[len(s) for s in cfg.lang_sets()]}, {cfg.permutations} permutations per test",
+                 f"would write {cfg.out}, {cfg.doc or '(no doc)'}, {cfg.figure or '(no figure)'}"])
+        return print_dry_run(cfg, plan)
+    if cfg.from_table:
+        src = Path(cfg.from_table)
         table = pd.read_parquet(src) if src.suffix == ".parquet" else pd.read_csv(src)
-        fig = calibration_figure(table, args.figure) if args.figure else None
-        calibration_doc(table, args.doc, figure=fig, command=f"python -m analysis.calibrate (table {src.name})")
-        print(f"wrote {args.doc} from {src}")
+        fig = calibration_figure(table, cfg.figure) if cfg.figure else None
+        if cfg.doc:
+            calibration_doc(table, cfg.doc, figure=fig, command=f"python -m analysis.calibrate (table {src.name})")
+        if not cfg.quiet:
+            print(f"wrote {cfg.doc} from {src}")
         return 0
-    for name in ("reps", "power_reps", "permutations"):
-        if getattr(args, name) < 1:
-            ap.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}.")
-    if args.langs:
-        sets = [args.langs.split(",")]
-    elif args.n_langs:
-        sets = [[f"l{i}" for i in range(int(k))] for k in args.n_langs.split(",")]
-    else:
-        sets = default_lang_sets()
     t0 = time.perf_counter()
-    table = calibrate(lang_sets=sets, reps=args.reps, power_reps=args.power_reps, permutations=args.permutations,
-                      effect_r=args.effect_r, seed=args.seed, progress=True)
+    table = calibrate(lang_sets=cfg.lang_sets(), reps=cfg.reps, power_reps=cfg.power_reps,
+                      permutations=cfg.permutations, effect_r=cfg.effect_r, seed=cfg.seed, progress=not cfg.quiet)
     runtime = time.perf_counter() - t0
-    out = Path(args.out)
+    out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table["run_s"] = runtime
     table.to_parquet(out) if out.suffix == ".parquet" else table.to_csv(out, index=False)
-    fig = calibration_figure(table, args.figure) if args.figure else None
-    cmd = "python -m analysis.calibrate " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
-    if args.doc:
-        calibration_doc(table, args.doc, figure=fig, runtime_s=runtime, command=cmd.strip())
-    print(f"wrote {out}" + (f", {args.doc}" if args.doc else "") + f" in {runtime:.0f} s")
+    save_config(cfg, out.with_suffix(".config.yaml"))
+    fig = calibration_figure(table, cfg.figure) if cfg.figure else None
+    cmd = "python -m analysis.calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
+    if cfg.doc:
+        calibration_doc(table, cfg.doc, figure=fig, runtime_s=runtime, command=cmd.strip())
+    if not cfg.quiet:
+        print(f"wrote {out}" + (f", {cfg.doc}" if cfg.doc else "") + f" in {runtime:.0f} s")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

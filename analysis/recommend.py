@@ -4,7 +4,7 @@ A transfer model (:func:`analysis.stats.fit_transfer`) fitted on the observed
 zero-shot transfer of one task predicts the score of every candidate source
 for the target from the pair features alone, so a target that was never in
 the experiments can be ranked as long as its pair features exist. With a
-few-shot law per task (:mod:`analysis.fewshot`), the predicted zero-shot
+few-shot law per task (:mod:`analysis.stats`), the predicted zero-shot
 score becomes the intercept ``a`` of ``score(k) = a + b log(k + c)`` and the
 law is inverted for the number of target examples needed to reach a score.
 
@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 
 from analysis._frames import features_wide, pair_design, select_transfer
-from analysis._stats_models import TransferFit, default_feature_groups, fit_transfer
-from analysis.fewshot import fit_laws, k_for_score
+from analysis.stats._models import TransferFit, default_feature_groups, fit_transfer
+from analysis.stats import fit_laws, k_for_score
 from analysis.stats import MIN_COVERAGE, default_predictors, select_features
-from crossling.cli import SuiteArgumentParser, run_main
-from crossling.config import Interval, load_config, save_config
+from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.config import Interval, save_config
 from crossling.errors import ConfigError, DataError
 from crossling.registry import Registry
 from crossling.tables import read_table, write_table
@@ -45,6 +45,7 @@ __all__ = [
     "evaluate_ranking",
     "RANKERS",
     "RecommendConfig",
+    "build_parser",
     "main",
 ]
 
@@ -390,7 +391,46 @@ def evaluate_ranking(
 
 @dataclass
 class RecommendConfig:
-    """Configuration of ``python -m analysis.recommend``."""
+    """Configuration of ``python -m analysis.recommend`` (YAML keys = field names).
+
+    Attributes
+    ----------
+    transfer : str
+        Transfer table (.parquet/.csv) from ``transfer.run``; required.
+    features : str
+        Pair-feature table (.parquet/.csv) from ``analysis.typology``; required.
+    task : str
+        Task name as in the transfer table (e.g. xnli); required.
+    target : str
+        Target language code (e.g. sw); required unless ``evaluate``.
+    score : float or None
+        Score to reach: adds the predicted number of target examples.
+    top : int
+        Show the best N sources.
+    sources : list of str
+        Candidate sources (default: all with features).
+    feature_names : list of str
+        Predictors (default: all covering 90% of pairs).
+    kind : str
+        Transfer model: ``ols`` or ``mixed``.
+    model : str or None
+        Model label to use when the table holds several.
+    metric : str or None
+        Metric to use when the table holds several.
+    regime : str or None
+        Regime to use when the table holds several.
+    layer : str or None
+        Layer to use when the table holds several.
+    fewshot_c : float
+        ``c`` of the few-shot law ``a + b log(k + c)``.
+    evaluate : bool
+        Also report leave-one-target-out NDCG@k against the baselines.
+    k : int
+        Cut-off of NDCG@k.
+    out : str or None
+        Write the ranking to ``<out>.parquet/.csv``, NDCG rows to ``<out>_ndcg.*``
+        and the resolved config to ``<out>.config.yaml``.
+    """
 
     transfer: str = ""
     features: str = ""
@@ -428,6 +468,8 @@ class RecommendConfig:
                 raise ConfigError(f"--{name} {getattr(self, name)!r} is not a file; pass a .parquet or .csv table.")
         if self.kind not in ("ols", "mixed"):
             raise ConfigError(f"--kind must be 'ols' or 'mixed', got {self.kind!r}.")
+        if self.evaluate and not self.target and self.score is not None:
+            raise ConfigError("--score needs --target (the score to reach on which target?).")
         if self.top < 1 or self.k < 1:
             raise ConfigError(f"--top and --k must be >= 1, got top={self.top}, k={self.k}.")
         if self.fewshot_c <= 0:
@@ -447,33 +489,27 @@ def _check_scores(transfer: pd.DataFrame, path: str, task: str) -> None:
             "with scores to --transfer.", path=path)
 
 
+PROG = "python -m analysis.recommend"
+DESCRIPTION = "Recommend source languages for a target: predicted transfer and few-shot need."
+
+
+def build_parser() -> SuiteArgumentParser:
+    """The command line, generated from :class:`RecommendConfig` (:func:`crossling.cli.config_parser`)."""
+    return config_parser(RecommendConfig, prog=PROG, description=DESCRIPTION)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m analysis.recommend``."""
-    p = SuiteArgumentParser(prog="python -m analysis.recommend", description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", help="YAML file with RecommendConfig keys")
-    p.add_argument("--transfer", help="transfer table (.parquet/.csv) from transfer.run")
-    p.add_argument("--features", help="pair-feature table (.parquet/.csv) from analysis.typology")
-    p.add_argument("--task", help="task name as in the transfer table (e.g. xnli)")
-    p.add_argument("--target", help="target language code (e.g. sw)")
-    p.add_argument("--score", type=float, help="score to reach: adds the predicted number of target examples")
-    p.add_argument("--top", type=int, help="show the best N sources (default 10)")
-    p.add_argument("--sources", help="comma-separated candidate sources (default: all with features)")
-    p.add_argument("--feature-names", help="comma-separated predictors (default: all covering 80%% of pairs)")
-    p.add_argument("--kind", help="transfer model: ols (default) or mixed")
-    p.add_argument("--model", help="model label to use when the table holds several")
-    p.add_argument("--metric", help="metric to use when the table holds several")
-    p.add_argument("--regime", help="regime to use when the table holds several")
-    p.add_argument("--layer", help="layer to use when the table holds several")
-    p.add_argument("--fewshot-c", type=float, help="c of the few-shot law a + b log(k + c) (default 1)")
-    p.add_argument("--evaluate", action="store_true", default=None,
-                   help="also report leave-one-target-out NDCG@k against the baselines")
-    p.add_argument("--k", type=int, help="cut-off of NDCG@k (default 3)")
-    p.add_argument("--out", help="write the ranking to <out>.parquet/.csv, NDCG rows to <out>_ndcg.*, "
-                                 "the config to <out>.config.yaml")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    args = vars(p.parse_args(argv))
-    args.pop("debug")
-    cfg = load_config(RecommendConfig, args.pop("config"), args)
+    cfg, args = parse_command(RecommendConfig, argv, prog=PROG, description=DESCRIPTION, parser=build_parser())
+    if args.dry_run:
+        plan = [f"would fit a {cfg.kind} transfer model for task {cfg.task!r} on {cfg.transfer} and {cfg.features}"]
+        if cfg.target:
+            plan.append(f"would rank the top {cfg.top} sources for target {cfg.target!r}")
+        if cfg.evaluate:
+            plan.append(f"would evaluate leave-one-target-out NDCG@{cfg.k}")
+        if cfg.out:
+            plan.append(f"would write {cfg.out}.{{parquet,csv}} and {cfg.out}.config.yaml")
+        return print_dry_run(cfg, plan)
     transfer = read_table(cfg.transfer, ("task", "src", "tgt", "metric", "value"))
     _check_scores(transfer, cfg.transfer, cfg.task)
     features = read_table(cfg.features, ("lang_a", "lang_b", "feature", "value"))

@@ -1,425 +1,40 @@
-"""Pair features of languages: typology, lexicon, data size and model similarity.
+"""Pair features of languages on the command line: ``python -m analysis.typology``.
 
-Every feature source is registered in :data:`FEATURE_SOURCES` and returns one
-tidy table, one row per **ordered** pair ``(lang_a, lang_b)`` with
-``lang_a != lang_b`` (``lang_a`` = transfer source, ``lang_b`` = target) and
-feature:
-
-=========  =================================================================
-column     meaning
-=========  =================================================================
-lang_a     first (source) language, as the caller spelled it
-lang_b     second (target) language
-feature    feature name (``uriel_syntax``, ``cka_debiased@L6``, ...)
-value      float; ``NaN`` when unknown, never a silent 0
-source     where it comes from (``uriel``, ``panlex``, ``alignment:<model>``)
-note       why a value is NaN, or provenance (varieties, counts)
-=========  =================================================================
-
-Distances are symmetric, so both orders carry the same value; the data-size
-features (``log10_tokens_src`` / ``_tgt``) and probe transfer are ordered.
-docs/typology.md defines every feature, its formula, coverage and gaps.
-
-Sources
--------
-``uriel``         syntactic, phonological, inventory, featural, morphological
-                  (WALS marking subset), genetic and geographic distances
-``grambank``      Grambank (through URIEL+) morphological and syntactic distances
-``ud_morph``      data-driven morphological distance from UD treebank profiles
-``swadesh``       PanLex Swadesh lexical distance (LDN, LDND) after romanisation
-``subword``       tokenizer subword-vocabulary overlap on parallel text
-``mc4``           log pre-training tokens of source and target (mT5's mC4)
-``alignment``     the model's CKA / SVCCA ... per layer (``representations.align``)
-``probe_transfer`` cross-lingual probe accuracy per layer (``probes.train``)
-
-Command line (writes ``<out>/pair_features.{parquet,csv}`` and the resolved
-``<out>/pair_features.config.yaml``)::
+Writes ``<out>/pair_features.{parquet,csv}`` (columns
+:data:`analysis.features.PAIR_COLUMNS`) and the resolved config
+``<out>/pair_features.config.yaml``::
 
     python -m analysis.typology --langs en,de,es,ja --out runs/typology \\
         [--sources uriel,grambank,ud_morph,swadesh,mc4] [--data-dir DIR] \\
         [--alignment runs/align/alignment.parquet --model NAME] [--probes runs/probes/probes.parquet]
 
-Add a source with ``@FEATURE_SOURCES.register("name")`` on a function
-``fn(langs, *, data_dir, include_self, **options) -> DataFrame`` returning
-:data:`PAIR_COLUMNS`; :func:`pair_features` then accepts ``"name"``.
-
-Examples
---------
->>> df = pair_features(["en", "de", "ja"], sources=["uriel"])      # doctest: +SKIP
->>> wide = wide_features(df)                                         # doctest: +SKIP
->>> wide.set_index(["lang_a", "lang_b"]).loc[("en", "de"), "uriel_syntax"]  # doctest: +SKIP
+``--sources`` also takes ``module:function`` for a source outside the suite.
+The library (sources, :func:`pair_features`, :func:`wide_features`, ...) lives
+in :mod:`analysis.features`; its names are re-exported here so that ``from
+analysis.typology import pair_features`` keeps working.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+from analysis.features import *  # noqa: F403  (the library surface, re-exported for old imports)
+from analysis.features import __all__ as _FEATURES_ALL
+from analysis.features import DEFAULT_SOURCES, FEATURE_SOURCES, pair_features
+from analysis.features._common import check_langs
+from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.config import Options, save_config
+from crossling.errors import ConfigError
+from crossling.paths import resolve_data_dir
+from crossling.tables import write_table
 
-from analysis._features_common import (
-    PAIR_COLUMNS,
-    check_langs,
-    lang_codes,
-    resolve_data_dir,
-)
-from analysis._features_data import (
-    MC4_FEATURES,
-    alignment_features,
-    mc4_features,
-    probe_transfer_features,
-    read_mc4_tokens,
-)
-from analysis._features_lexical import (
-    SUBWORD_FEATURES,
-    SWADESH_FEATURES,
-    SwadeshLists,
-    levenshtein,
-    normalise_word,
-    subword_overlap,
-    swadesh_distances,
-    swadesh_pair,
-    tokenize_parallel,
-)
-from analysis._features_morph import (
-    UD_MORPH_FEATURES,
-    MorphProfile,
-    find_treebanks,
-    morph_profile,
-    morph_profile_distance,
-    ud_morph_distances,
-)
-from analysis._features_uriel import (
-    GRAMBANK_FEATURES,
-    URIEL_FEATURES,
-    URIEL_MORPH_FEATURES,
-    grambank_distances,
-    grambank_proxy,
-    mismatch_share,
-    uriel_distances,
-    uriel_location,
-    uriel_vector,
-)
-from crossling.cli import SuiteArgumentParser, run_main
-from crossling.config import load_config, save_config
-from crossling.errors import ConfigError, DataError
-from crossling.registry import Registry
-from crossling.tables import require_columns, write_table
+__all__ = [*_FEATURES_ALL, "TypologyConfig", "build_parser", "main"]
 
-__all__ = [
-    "DEFAULT_SOURCES",
-    "FEATURE_SOURCES",
-    "GRAMBANK_FEATURES",
-    "MC4_FEATURES",
-    "PAIR_COLUMNS",
-    "SUBWORD_FEATURES",
-    "SWADESH_FEATURES",
-    "UD_MORPH_FEATURES",
-    "URIEL_FEATURES",
-    "URIEL_MORPH_FEATURES",
-    "FeatureSource",
-    "MorphProfile",
-    "SwadeshLists",
-    "TypologyConfig",
-    "alignment_features",
-    "feature_matrix",
-    "find_treebanks",
-    "grambank_distances",
-    "grambank_proxy",
-    "mismatch_share",
-    "lang_codes",
-    "levenshtein",
-    "main",
-    "mc4_features",
-    "morph_profile",
-    "morph_profile_distance",
-    "normalise_word",
-    "pair_features",
-    "probe_transfer_features",
-    "read_mc4_tokens",
-    "subword_overlap",
-    "swadesh_distances",
-    "swadesh_pair",
-    "tokenize_parallel",
-    "ud_morph_distances",
-    "uriel_distances",
-    "uriel_location",
-    "uriel_vector",
-    "wide_features",
-]
-
-#: A feature source: ``fn(langs, *, data_dir, include_self, **options) -> DataFrame``.
-FeatureSource = Callable[..., pd.DataFrame]
-
-#: Registry of pair-feature sources (see the module docstring).
-FEATURE_SOURCES: Registry[FeatureSource] = Registry("feature source")
-
-#: Sources that need nothing but the data directory.
-DEFAULT_SOURCES: tuple[str, ...] = ("uriel", "grambank", "ud_morph", "swadesh", "mc4")
-
-
-@FEATURE_SOURCES.register("uriel")
-def _src_uriel(langs: Sequence[str], *, data_dir: Path | None = None, include_self: bool = False) -> pd.DataFrame:
-    """URIEL distances (lang2vec data; no data_dir needed)."""
-    return uriel_distances(langs, include_self=include_self)
-
-
-@FEATURE_SOURCES.register("grambank")
-def _src_grambank(
-    langs: Sequence[str], *, data_dir: Path | None = None, include_self: bool = False, min_shared: int = 20
-) -> pd.DataFrame:
-    """Grambank distances (urielplus data; no data_dir needed)."""
-    return grambank_distances(langs, include_self=include_self, min_shared=min_shared)
-
-
-@FEATURE_SOURCES.register("ud_morph")
-def _src_ud_morph(
-    langs: Sequence[str],
-    *,
-    data_dir: Path | None = None,
-    include_self: bool = False,
-    treebanks: Mapping[str, Sequence[str | Path]] | None = None,
-    profiles: Mapping[str, MorphProfile] | None = None,
-    min_share: float = 0.01,
-) -> pd.DataFrame:
-    """UD morphological-profile distances (``<data_dir>/ud``)."""
-    return ud_morph_distances(langs, data_dir=data_dir, treebanks=treebanks, profiles=profiles,
-                              min_share=min_share, include_self=include_self)
-
-
-@FEATURE_SOURCES.register("swadesh")
-def _src_swadesh(
-    langs: Sequence[str],
-    *,
-    data_dir: Path | None = None,
-    include_self: bool = False,
-    path: str | Path | None = None,
-    concepticon: str = "207",
-    varieties: Mapping[str, str] | None = None,
-    min_concepts: int = 40,
-    shifts: int = 10,
-) -> pd.DataFrame:
-    """PanLex Swadesh distances (``<data_dir>/typology/panlex_swadesh.zip``)."""
-    return swadesh_distances(langs, data_dir=data_dir, path=path, concepticon=concepticon, varieties=varieties,
-                             min_concepts=min_concepts, shifts=shifts, include_self=include_self)
-
-
-@FEATURE_SOURCES.register("subword")
-def _src_subword(
-    langs: Sequence[str],
-    *,
-    data_dir: Path | None = None,
-    include_self: bool = False,
-    tokens: Mapping | None = None,
-    sentences: Mapping | None = None,
-    tokenizer: object | None = None,
-    model: str | None = None,
-    min_sentences: int = 10,
-) -> pd.DataFrame:
-    """Subword overlap from ``tokens`` or from ``sentences`` + a caller-loaded ``tokenizer``."""
-    if tokens is None:
-        if sentences is None or tokenizer is None:
-            raise ConfigError(
-                "The 'subword' feature source needs option `tokens` ({lang: {sent_id: [token, ...]}}) or both "
-                "`sentences` ({lang: [Sentence, ...]}, parallel) and `tokenizer` (loaded by the caller)."
-            )
-        tokens = tokenize_parallel(sentences, tokenizer)
-    return subword_overlap(tokens, langs=langs, model=model, min_sentences=min_sentences, include_self=include_self)
-
-
-@FEATURE_SOURCES.register("mc4")
-def _src_mc4(
-    langs: Sequence[str], *, data_dir: Path | None = None, include_self: bool = False, path: str | Path | None = None
-) -> pd.DataFrame:
-    """log10 pre-training tokens of source and target (``<data_dir>/typology/mc4_tokens_billions.csv``)."""
-    return mc4_features(langs, data_dir=data_dir, path=path, include_self=include_self)
-
-
-@FEATURE_SOURCES.register("alignment")
-def _src_alignment(
-    langs: Sequence[str],
-    *,
-    data_dir: Path | None = None,
-    include_self: bool = False,
-    table: pd.DataFrame | str | Path | None = None,
-    model: str | None = None,
-    metrics: Sequence[str] | None = None,
-    layers: Sequence[int] | None = None,
-) -> pd.DataFrame:
-    """Alignment-table similarities per layer (option `table` required)."""
-    if table is None:
-        raise ConfigError("The 'alignment' feature source needs option `table` (a representations.align table or its path).")
-    return alignment_features(table, langs=langs, model=model, metrics=metrics, layers=layers, include_self=include_self)
-
-
-@FEATURE_SOURCES.register("probe_transfer")
-def _src_probe_transfer(
-    langs: Sequence[str],
-    *,
-    data_dir: Path | None = None,
-    include_self: bool = False,
-    table: pd.DataFrame | str | Path | None = None,
-    model: str | None = None,
-    tasks: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Cross-lingual probe scores per layer (option `table` required)."""
-    if table is None:
-        raise ConfigError("The 'probe_transfer' feature source needs option `table` (a probes.train table or its path).")
-    return probe_transfer_features(table, langs=langs, model=model, tasks=tasks, include_self=include_self)
-
-
-def _call_source(name: str, fn: FeatureSource, langs: list[str], data_dir: Path | None, include_self: bool,
-                 opts: Mapping[str, object]) -> pd.DataFrame:
-    params = inspect.signature(fn).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        allowed = [p for p in params if p not in ("langs", "data_dir", "include_self")]
-        unknown = [k for k in opts if k not in params or k in ("langs", "data_dir", "include_self")]
-        if unknown:
-            raise ConfigError(
-                f"Unknown option(s) {unknown} for feature source {name!r}. Its options are: {allowed or 'none'}."
-            )
-    df = fn(langs, data_dir=data_dir, include_self=include_self, **opts)
-    if not isinstance(df, pd.DataFrame):
-        raise ConfigError(f"Feature source {name!r} returned {type(df).__name__}, not a DataFrame.")
-    missing = [c for c in PAIR_COLUMNS if c not in df.columns]
-    if missing:
-        if missing == ["note"]:
-            df = df.assign(note="")
-        else:
-            raise DataError(f"Feature source {name!r} returned a table without column(s) {missing}; "
-                            f"it must have {list(PAIR_COLUMNS)}.")
-    return df[list(PAIR_COLUMNS)]
-
-
-def pair_features(
-    langs: Sequence[str] | str,
-    sources: Sequence[str] | str = DEFAULT_SOURCES,
-    *,
-    data_dir: str | Path | None = None,
-    options: Mapping[str, Mapping[str, object]] | None = None,
-    include_self: bool = False,
-) -> pd.DataFrame:
-    """Compute pair features of ``langs`` from several registered sources.
-
-    Parameters
-    ----------
-    langs : sequence of str or str
-        Language codes (ISO 639-1 or 639-3; ``"en,de"`` also accepted).
-    sources : sequence of str
-        Names in :data:`FEATURE_SOURCES` (or ``"module:function"``); default
-        :data:`DEFAULT_SOURCES`.
-    data_dir : path, optional
-        Data directory (default ``$CROSSLING_DATA`` or ``../shared/data``).
-    options : mapping source -> mapping, optional
-        Keyword options per source, e.g. ``{"alignment": {"table": df}}``.
-    include_self : bool
-        Also emit ``(a, a)`` pairs (distance 0 for every distance feature).
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`PAIR_COLUMNS`; for each source, every ordered pair x
-        feature (NaN with a note where unknown).
-
-    Raises
-    ------
-    ConfigError
-        Unknown source or option, bad language code.
-    DataError
-        A source's data file is missing or malformed; two sources emit the
-        same feature name.
-    """
-    lang_list = check_langs(langs)
-    if isinstance(sources, str):
-        sources = [s for s in sources.replace(",", " ").split() if s]
-    sources = list(sources)
-    if not sources:
-        raise ConfigError(f"Parameter `sources` is empty; choose from {FEATURE_SOURCES.names()}.")
-    options = dict(options or {})
-    stray = [k for k in options if k not in sources]
-    if stray:
-        raise ConfigError(f"`options` given for source(s) {stray} that are not in `sources` {sources}.")
-    ddir = resolve_data_dir(data_dir) if data_dir is not None else None
-    frames = []
-    owner: dict[str, str] = {}
-    for name in sources:
-        fn = FEATURE_SOURCES.get(name)
-        df = _call_source(name, fn, lang_list, ddir, include_self, dict(options.get(name, {})))
-        for f in df["feature"].unique():
-            if f in owner:
-                raise DataError(f"Feature {f!r} is produced by both source {owner[f]!r} and {name!r}; rename one.")
-            owner[f] = name
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    out["value"] = out["value"].astype(float)
-    return out
-
-
-def wide_features(table: pd.DataFrame, *, features: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per ordered pair, one column per feature (for the statistics).
-
-    Parameters
-    ----------
-    table : DataFrame
-        A pair-feature table (``lang_a, lang_b, feature, value``).
-    features : sequence of str, optional
-        Columns to keep, in order (default: all, sorted).
-
-    Returns
-    -------
-    DataFrame
-        Columns ``lang_a, lang_b, <feature>...``; NaN stays NaN.
-
-    Raises
-    ------
-    DataError
-        If a (lang_a, lang_b, feature) appears twice.
-    """
-    require_columns(table, ("lang_a", "lang_b", "feature", "value"), "pair-feature table")
-    dup = table[table.duplicated(["lang_a", "lang_b", "feature"], keep=False)]
-    if not dup.empty:
-        r = dup.iloc[0]
-        raise DataError(f"The pair-feature table has several rows for ({r['lang_a']}, {r['lang_b']}, {r['feature']}); "
-                        "each (lang_a, lang_b, feature) must appear once.")
-    wide = table.pivot(index=["lang_a", "lang_b"], columns="feature", values="value")
-    if features is not None:
-        missing = [f for f in features if f not in wide.columns]
-        if missing:
-            raise ConfigError(f"Feature(s) {missing} are not in the table; it has {sorted(wide.columns)}.")
-        wide = wide[list(features)]
-    else:
-        wide = wide[sorted(wide.columns)]
-    wide = wide.reset_index()
-    wide.columns.name = None
-    return wide
-
-
-def feature_matrix(table: pd.DataFrame, feature: str, langs: Sequence[str] | None = None) -> pd.DataFrame:
-    """A square language x language matrix of one feature (rows = lang_a).
-
-    The diagonal is the table's ``(a, a)`` value when present, else NaN.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"lang_a": ["x", "y"], "lang_b": ["y", "x"], "feature": "d", "value": [0.5, 0.5]})
-    >>> feature_matrix(t, "d").to_numpy().tolist()
-    [[nan, 0.5], [0.5, nan]]
-    """
-    require_columns(table, ("lang_a", "lang_b", "feature", "value"), "pair-feature table")
-    sub = table[table["feature"] == feature]
-    if sub.empty:
-        raise ConfigError(f"Feature {feature!r} is not in the table; it has {sorted(table['feature'].unique())}.")
-    if langs is None:
-        langs = sorted(set(sub["lang_a"]) | set(sub["lang_b"]))
-    m = sub.pivot_table(index="lang_a", columns="lang_b", values="value", aggfunc="first", dropna=False)
-    m = m.reindex(index=list(langs), columns=list(langs)).astype(float)
-    m.index.name, m.columns.name = "lang_a", "lang_b"
-    return m
-
-
-# --------------------------------------------------------------------------- command line
+PROG = "python -m analysis.typology"
+DESCRIPTION = "Compute pair features (typology, lexicon, data size, model similarity)."
 
 
 @dataclass
@@ -429,22 +44,26 @@ class TypologyConfig:
     Attributes
     ----------
     langs : list of str
-        Languages (ISO 639-1 or 639-3).
+        Languages (ISO 639-1 or 639-3), at least two.
     out : str
         Output directory; the table is ``<out>/pair_features.{parquet,csv}``.
     sources : list of str
-        Feature sources (default :data:`DEFAULT_SOURCES`); ``alignment`` and
-        ``probe_transfer`` are added when their tables are given.
+        Feature sources, registered names or ``module:function``; ``alignment``
+        and ``probe_transfer`` are added when their tables are given.
     data_dir : str or None
         Data directory (default ``$CROSSLING_DATA`` or ``../shared/data``).
-    alignment, probes : str or None
-        ``representations.align`` / ``probes.train`` tables to turn into features.
+    alignment : str or None
+        A ``representations.align`` table to turn into features.
+    probes : str or None
+        A ``probes.train`` table to turn into features.
     model : str or None
         Which model's rows to use from those tables (needed if several).
-    concepticon : {"207", "110"}
-        PanLex Swadesh list.
+    concepticon : str
+        PanLex Swadesh list: ``207`` or ``110``.
     include_self : bool
         Also write ``(a, a)`` rows.
+    quiet : bool
+        Print nothing but errors.
     """
 
     langs: list[str] = field(default_factory=list)
@@ -456,6 +75,9 @@ class TypologyConfig:
     model: str | None = None
     concepticon: str = "207"
     include_self: bool = False
+    quiet: bool = False
+
+    _parameter_constraints = {"concepticon": [Options(("207", "110"))]}
 
     def validate(self) -> None:
         """Check the values once; raise :class:`ConfigError` naming the key."""
@@ -464,21 +86,28 @@ class TypologyConfig:
         self.langs = check_langs(self.langs, minimum=2)
         if not self.out:
             raise ConfigError("Config key 'out' is empty; give the output directory, e.g. --out runs/typology.")
-        if self.concepticon not in ("207", "110"):
+        if str(self.concepticon) not in ("207", "110"):
             raise ConfigError(f"Config key 'concepticon' must be '207' or '110', got {self.concepticon!r}.")
+        if not self.sources:
+            raise ConfigError(f"Config key 'sources' is empty; choose from {FEATURE_SOURCES.names()}.")
         for name in self.sources:
             FEATURE_SOURCES.get(name)
         for key in ("alignment", "probes"):
             path = getattr(self, key)
             if path is not None and not Path(path).is_file():
-                raise ConfigError(f"Config key {key!r}: table {path!r} does not exist.")
+                raise ConfigError(f"Config key {key!r}: table {path!r} does not exist; "
+                                  f"give the path of a .parquet/.csv table (--{key} PATH).")
+
+    def resolved(self) -> TypologyConfig:
+        """This config with the data directory filled in (what is saved beside the table)."""
+        return dataclasses.replace(self, data_dir=str(resolve_data_dir(self.data_dir)))
 
     def resolved_sources(self) -> tuple[list[str], dict[str, dict[str, object]]]:
         """Sources to run and their options."""
         sources = list(self.sources)
         options: dict[str, dict[str, object]] = {}
         if "swadesh" in sources:
-            options["swadesh"] = {"concepticon": self.concepticon}
+            options["swadesh"] = {"concepticon": str(self.concepticon)}
         for key, name in (("alignment", "alignment"), ("probes", "probe_transfer")):
             if getattr(self, key) is not None:
                 if name not in sources:
@@ -489,35 +118,31 @@ class TypologyConfig:
         return sources, options
 
 
+def build_parser() -> SuiteArgumentParser:
+    """The command line, generated from :class:`TypologyConfig` (:func:`crossling.cli.config_parser`)."""
+    return config_parser(TypologyConfig, prog=PROG, description=DESCRIPTION,
+                         epilog=f"available sources: {', '.join(FEATURE_SOURCES.names())} (or module:function)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m analysis.typology``."""
-    p = SuiteArgumentParser(prog="python -m analysis.typology",
-                            description="Compute pair features (typology, lexicon, data size, model similarity).")
-    p.add_argument("--config", help="YAML config (keys = TypologyConfig fields); flags override it")
-    p.add_argument("--langs", help="comma-separated language codes")
-    p.add_argument("--out", help="output directory")
-    p.add_argument("--sources", help=f"comma-separated feature sources (default {','.join(DEFAULT_SOURCES)}; "
-                                     f"available {','.join(FEATURE_SOURCES.names())})")
-    p.add_argument("--data-dir", dest="data_dir", help="data directory (default $CROSSLING_DATA or ../shared/data)")
-    p.add_argument("--alignment", help="representations.align table (.parquet/.csv)")
-    p.add_argument("--probes", help="probes.train table (.parquet/.csv)")
-    p.add_argument("--model", help="model whose alignment/probe rows to use")
-    p.add_argument("--concepticon", help="PanLex Swadesh list: 207 (default) or 110")
-    p.add_argument("--include-self", dest="include_self", action="store_const", const=True,
-                   help="also write (a, a) rows")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    args = vars(p.parse_args(argv))
-    args.pop("debug")
-    cfg = load_config(TypologyConfig, args.pop("config"), args)
+    cfg, args = parse_command(TypologyConfig, argv, prog=PROG, description=DESCRIPTION, parser=build_parser())
     sources, options = cfg.resolved_sources()
+    if args.dry_run:
+        return print_dry_run(cfg, [f"would compute sources {sources} for {len(cfg.langs)} languages "
+                                   f"({len(cfg.langs) * (len(cfg.langs) - 1)} ordered pairs)",
+                                   f"would write {Path(cfg.out) / 'pair_features'}.{{parquet,csv}} and its config"])
     df = pair_features(cfg.langs, sources, data_dir=cfg.data_dir, options=options, include_self=cfg.include_self)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     pq, _ = write_table(df, out / "pair_features")
     save_config(cfg, out / "pair_features.config.yaml")
-    n_nan = int(df["value"].isna().sum())
-    print(f"wrote {pq} ({len(df)} rows, {df['feature'].nunique()} features, {n_nan} missing values)")
+    if not cfg.quiet:
+        n_nan = int(df["value"].isna().sum())
+        print(f"wrote {pq} ({len(df)} rows, {df['feature'].nunique()} features, {n_nan} missing values)")
     return 0
+
+
 
 
 if __name__ == "__main__":

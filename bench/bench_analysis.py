@@ -21,8 +21,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.fewshot import fit_laws
-from analysis.mantel import mantel
+from analysis.stats import fit_laws
+from analysis.stats import mantel
 from analysis.stats import best_subsets, fit_mixed, fit_ols, lolo_cv
 
 TARGET_RATIO = 0.5

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis._qap import _basis, _resid
+from analysis.stats._qap import _basis, _resid
 from analysis.stats import explain_transfer, permutation_design, qap_coefficients, set_tests
 
 LANGS = ["ar", "de", "en", "es", "fr", "hi", "ru", "tr", "vi", "zh"]
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     qap_coefficients(d, feats, design=pdz)
     set_tests(d, features=feats, design=pdz)
     vec_s = time.perf_counter() - t0
-    from analysis._stats_inference import _zdesign
+    from analysis.stats._inference import _zdesign
     X = _zdesign(pdz.data, feats).to_numpy(float)
     y = pdz.data["score"].to_numpy(float)
     cols = list(range(1, 1 + len(feats)))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from _common import best_time, data_parser
 
-from analysis._features_common import resolve_data_dir
-from analysis._features_lexical import _levenshtein_dp, levenshtein
+from analysis.features._common import resolve_data_dir
+from analysis.features._lexical import _levenshtein_dp, levenshtein
 from analysis.typology import DEFAULT_SOURCES, SwadeshLists, lang_codes, pair_features
 
 TARGET_RATIO = 0.5

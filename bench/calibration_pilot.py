@@ -17,8 +17,8 @@ import sys
 
 import numpy as np
 
-from analysis._qap import freedman_lane, mrqap_dsp
-from analysis._stats_inference import _zdesign, permutation_design
+from analysis.stats._qap import freedman_lane, mrqap_dsp
+from analysis.stats._inference import _zdesign, permutation_design
 from analysis.calibrate import GROUPS, simulate_table
 
 

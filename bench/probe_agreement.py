@@ -36,7 +36,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from probes.extraction.store import ActivationStore  # noqa: E402
-from probes.train import TrainConfig, _local_y, _prepare, train_grid  # noqa: E402
+from probes.train import TrainConfig, _local_y, _prepare  # noqa: E402
 
 SALT = "crossling-issue20-heldout:"
 

@@ -174,6 +174,7 @@ SHARED_FLAGS = {
 #: Extra spellings accepted for a field (kept for scripts written before 0.2; shown in --help).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "langs": ("--languages",),
+    "languages": ("--langs",),
     "layers": ("--layer",),
     "data_dir": ("--data",),
 }

@@ -32,7 +32,8 @@ from typing import Any
 
 from crossling.errors import ConfigError, ModelError
 
-__all__ = ["get_blocks", "layer_names", "LayerCapture", "FINAL_NORM_CHOICES", "parse_layers", "check_layer_spec"]
+__all__ = [
+    "get_blocks", "layer_names", "LayerCapture", "FINAL_NORM_CHOICES", "parse_layers", "check_layer_spec", "select_layers"]
 
 #: How the last layer treats a final layer norm: as the model returns it (``hf``), applied to every layer (``all``), or never (``none``).
 FINAL_NORM_CHOICES = ("hf", "all", "none")
@@ -182,6 +183,60 @@ def parse_layers(spec: Any, num_layers: int) -> list[int]:
                     "0 = embeddings, i = output of block i, negative counts from the end)."
                 )
             out.add(vv)
+    return sorted(out)
+
+
+def select_layers(spec: Any, available: Sequence[int], *, where: str = "available layers") -> list[int]:
+    """Layers of ``spec`` among the ``available`` ones (e.g. those in an activation store).
+
+    The grammar is :func:`parse_layers`'s (``all``, ``0,6,12``, ranges ``0-6``,
+    ``last``); a negative index counts from the end of ``available``, a range
+    keeps the available layers inside it, and a single layer that is not
+    available is an error.
+
+    Parameters
+    ----------
+    spec : str, int or list
+        As for :func:`parse_layers`.
+    available : sequence of int
+        The layers to choose from.
+    where : str
+        What holds them, for error messages (``"store"``).
+
+    Raises
+    ------
+    ConfigError
+        For a spec that does not parse, a layer not in ``available`` or a range
+        that holds none of them.
+
+    Examples
+    --------
+    >>> select_layers("0-6,last", [0, 6, 12])
+    [0, 6, 12]
+    >>> select_layers("-2", [0, 6, 12])
+    [6]
+    """
+    avail = sorted({int(v) for v in available})
+    if not avail:
+        raise ConfigError("No layers are available to select from; extract some with probes.extract --layers.")
+    ranges = _spec_ranges(spec)
+    if ranges is None:
+        return avail
+    out: set[int] = set()
+    for rng in ranges:
+        if len(rng) == 1:
+            v = rng[0]
+            if v < 0 and -len(avail) <= v:
+                v = avail[v]
+            if v not in avail:
+                raise ConfigError(f"Layer {rng[0]} is not in the {where}; it has layers {avail} "
+                                  "(negative indices count from the last of them).")
+            out.add(v)
+        else:
+            inside = [v for v in avail if v in rng]
+            if not inside:
+                raise ConfigError(f"Layer range {rng.start}-{rng.stop - 1} holds none of the layers in the {where} {avail}.")
+            out.update(inside)
     return sorted(out)
 
 

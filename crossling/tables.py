@@ -42,7 +42,7 @@ def read_table(path: str | Path, required: Sequence[str] = ()) -> pd.DataFrame:
     """
     p = Path(path)
     if p.is_dir():
-        raise DataError(f"Expected a table file (.parquet or .csv), got a directory.", path=p)
+        raise DataError("Expected a table file (.parquet or .csv), got a directory.", path=p)
     if not p.is_file():
         raise DataError("Table file does not exist. Check the path.", path=p)
     try:

@@ -42,7 +42,9 @@ __all__ = [
     "plan_map",
 ]
 
+#: Columns of the alignment table without the model (:data:`crossling.schemas.ALIGNMENT_MAP_COLUMNS`).
 ALIGNMENT_COLUMNS = list(ALIGNMENT_MAP_COLUMNS)
+#: Columns of the layer-by-layer similarity table (:data:`crossling.schemas.ALIGNMENT_LAYER_MAP_COLUMNS`).
 LAYER_COLUMNS = list(ALIGNMENT_LAYER_MAP_COLUMNS)
 
 #: Suffix of the metric name of a length-controlled row (e.g. ``cka_lenctl``).

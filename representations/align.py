@@ -37,17 +37,20 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from crossling.cli import SuiteArgumentParser, run_main
-from crossling.config import Interval, load_config, save_config, split_list
+from crossling.cli import SuiteArgumentParser, config_parser, parse_command, print_dry_run, run_main
+from crossling.config import Interval, save_config, split_list
 from crossling.errors import ConfigError, DataError
 from crossling.io import DirLock
+from crossling.layers import select_layers
 from crossling.tables import write_table
 from representations._maps import ALIGNMENT_COLUMNS, LAYER_COLUMNS, alignment_maps
 from representations._metrics import METRICS, SimilarityMetric
 from representations.figures import parse_pair, plot_heatmap, plot_layer_curves
 
-__all__ = ["AlignConfig", "StoreViews", "align", "aligned_rows", "build_metrics", "main", "sentence_log_lengths"]
+__all__ = ["AlignConfig", "StoreViews", "align", "aligned_rows", "build_metrics", "main", "sentence_log_lengths",
+           "build_parser", "DEFAULT_METRICS"]
 
+#: Metrics computed when none are named.
 DEFAULT_METRICS = ["cka", "svcca", "pwcca", "retrieval"]
 
 
@@ -124,6 +127,8 @@ class AlignConfig:
         CPUs of the local Ray started without an address.
     overwrite : bool
         Replace existing results in ``out``.
+    quiet : bool
+        No progress lines on stderr.
     """
 
     activations: str = ""
@@ -153,6 +158,7 @@ class AlignConfig:
     ray_address: str | None = None
     workers: int = 2
     overwrite: bool = False
+    quiet: bool = False
 
     #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {
@@ -215,6 +221,10 @@ class AlignConfig:
     def resolved_out(self) -> Path:
         """The output directory."""
         return Path(self.out) if self.out else Path("runs") / f"align-{Path(self.activations).resolve().name}"
+
+    def resolved(self) -> AlignConfig:
+        """This config with the default output directory filled in (what is saved beside the results)."""
+        return replace(self, out=str(self.resolved_out()))
 
 
 def build_metrics(cfg: AlignConfig) -> list[SimilarityMetric]:
@@ -352,22 +362,8 @@ def _runner(cfg: AlignConfig, say: Any) -> Iterator[Any]:
 
 
 def _layers(spec: str, available: Sequence[int]) -> list[int]:
-    s = str(spec).strip().lower()
-    if s in ("all", ""):
-        return list(available)
-    out: list[int] = []
-    for item in split_list(spec):
-        try:
-            v = int(item)
-        except ValueError:
-            raise ConfigError(f"Bad layer {item!r} in --layers; use 'all' or integers like 0,6,12.") from None
-        if v < 0:
-            v = available[v] if -len(available) <= v else v
-        if v not in available:
-            raise ConfigError(f"Layer {item} is not in the store; it has layers {list(available)}.")
-        if v not in out:
-            out.append(v)
-    return out
+    """The store's layers named by ``spec`` (the suite's one layer grammar, :func:`crossling.layers.select_layers`)."""
+    return select_layers(spec, available, where="store")
 
 
 def _heatmap_layers(spec: str, layers: Sequence[int]) -> list[int]:
@@ -399,7 +395,7 @@ def align(cfg: AlignConfig, *, log: Any = None) -> tuple[pd.DataFrame, pd.DataFr
     """
     from probes.extraction.store import ActivationStore
 
-    say = log or (lambda msg: print(msg, file=sys.stderr))
+    say = log or ((lambda msg: None) if cfg.quiet else (lambda msg: print(msg, file=sys.stderr)))
     store = ActivationStore(cfg.activations)
     languages = store.resolve_groups(cfg.languages, "languages") if cfg.languages else store.languages
     for lang in languages:
@@ -446,7 +442,7 @@ def align(cfg: AlignConfig, *, log: Any = None) -> tuple[pd.DataFrame, pd.DataFr
         layer_table = layer_table[["model", *LAYER_COLUMNS]]
         write_table(table, out / "alignment")
         write_table(layer_table, out / "layer_similarity")
-        save_config(cfg, out / "config.yaml")
+        save_config(replace(cfg, out=str(out)), out / "config.yaml")
         if cfg.figures:
             for metric in metrics:
                 for layer in _heatmap_layers(cfg.heatmap_layers, layers):
@@ -460,53 +456,25 @@ def align(cfg: AlignConfig, *, log: Any = None) -> tuple[pd.DataFrame, pd.DataFr
     return table, layer_table, out
 
 
+PROG = "python -m representations.align"
+DESCRIPTION = "Cross-lingual alignment maps (CKA, SVCCA, PWCCA, retrieval) from an activation store."
+
+
 def build_parser() -> SuiteArgumentParser:
-    """The command-line parser."""
-    p = SuiteArgumentParser(
-        prog="python -m representations.align",
-        description="Cross-lingual alignment maps (CKA, SVCCA, PWCCA, retrieval) from an activation store.",
-    )
-    p.add_argument("--config", help="YAML config (keys = AlignConfig fields); flags override it")
-    p.add_argument("--activations", help="activation store directory (python -m probes.extract --out)")
-    p.add_argument("--out", help="output directory (default runs/align-<store name>)")
-    p.add_argument("--metric", "--metrics", dest="metrics",
-                   help=f"comma-separated metrics (default {','.join(DEFAULT_METRICS)}); available: "
-                        f"{', '.join(METRICS.names())}")
-    p.add_argument("--layers", "--layer", dest="layers", help="all (default) or e.g. 0,6,12")
-    p.add_argument("--languages", "--langs", dest="languages", help="comma-separated languages (default: all)")
-    p.add_argument("--n-permutations", type=int, help="permutations for p-values (default 200; 0 = none)")
-    p.add_argument("--n-bootstrap", type=int, help="bootstrap samples for intervals (default 200; 0 = none)")
-    p.add_argument("--ci-level", type=float, help="interval level (default 0.95)")
-    p.add_argument("--resample-metrics", help="auto (default), all, none, or a list of metrics")
-    p.add_argument("--cca-keep-variance", help="variance share kept before SVCCA/PWCCA (default 0.99; none = full)")
-    p.add_argument("--cca-max-dims", type=int, help="at most this many SVD directions per view")
-    p.add_argument("--rbf-median-fraction", type=float, help="RBF bandwidth / median distance (default 1.0)")
-    p.add_argument("--gram-max-n", type=int, help="above this n, CKA uses the feature-space form (default 8192)")
-    p.add_argument("--no-layer-matrices", dest="layer_matrices", action="store_const", const=False,
-                   help="skip the per-language layer-by-layer matrices")
-    p.add_argument("--heatmap-layers", help="auto (first, middle, last; default), all, none, or a list")
-    p.add_argument("--pairs", help="pairs for the layer curves, e.g. en-de,en-zh")
-    p.add_argument("--no-figures", dest="figures", action="store_const", const=False, help="write no figures")
-    p.add_argument("--seed", type=int, help="seed of the resamples (default 0)")
-    p.add_argument("--threads", type=int, help="BLAS threads (default: library default)")
-    p.add_argument("--jobs", type=int, help="threads over SVCCA/PWCCA pairs (default: the CPUs available)")
-    p.add_argument("--null-draws", type=int, help="re-pairings behind null_level without p-values (default 10)")
-    p.add_argument("--cca-null-draws", type=int, help="the same for SVCCA/PWCCA (default 1)")
-    p.add_argument("--no-length-control", dest="length_control", action="store_const", const=False,
-                   help="skip the length-controlled rows (<metric>_lenctl)")
-    p.add_argument("--backend", help="serial (default) or ray: one Ray task per layer / language")
-    p.add_argument("--ray-address", dest="ray_address", help="running Ray cluster (default: start a local one)")
-    p.add_argument("--workers", type=int, help="CPUs of the local Ray started without --ray-address (default 2)")
-    p.add_argument("--overwrite", action="store_const", const=True, help="replace existing results")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p
+    """The command line, generated from :class:`AlignConfig` (:func:`crossling.cli.config_parser`)."""
+    return config_parser(AlignConfig, prog=PROG, description=DESCRIPTION, aliases={"metrics": ("--metric",)},
+                         epilog=f"metrics available: {', '.join(METRICS.names())} (or module:Class)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m representations.align``."""
-    args = build_parser().parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "debug") and v is not None}
-    cfg = load_config(AlignConfig, args.config, overrides)
+    cfg, args = parse_command(AlignConfig, argv, prog=PROG, description=DESCRIPTION, parser=build_parser())
+    if args.dry_run:
+        return print_dry_run(cfg, [f"would read the activation store {cfg.activations}",
+                                   f"would compute {', '.join(cfg.metrics)} on layers {cfg.layers} "
+                                   f"for languages {cfg.languages or 'all in the store'}",
+                                   f"would write {cfg.resolved_out()}/alignment.{{parquet,csv}}, "
+                                   "layer_similarity.*, config.yaml" + (", figures/" if cfg.figures else "")])
     align(cfg)
     return 0
 

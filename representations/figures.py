@@ -189,7 +189,7 @@ def plot_layer_curves(
     -------
     Path
     """
-    plt = _pyplot()
+    _pyplot()  # selects the non-interactive backend before any figure exists
     require_columns(table, _COLUMNS, "alignment table")
     sub = table[table["metric"] == metric]
     found = []

@@ -639,7 +639,7 @@ def test_languages_one_normalisation(ctx2: Ctx2, server, record_property):
     assert "ENG" not in res.stderr
     res = run_cli(server, A, align_args(ctx2.store, ctx2.tmp / "a") + ["--languages", "EN,deu"], cwd=ctx2.tmp)
     assert res.returncode == 0, res.describe()
-    from analysis._features_common import check_langs
+    from analysis.features._common import check_langs
 
     assert check_langs(["eng", "DE", "French"]) == ["en", "de", "fr"]
 

@@ -124,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{len(pd.read_parquet(written['ablation']))} ablation rows, {time.time() - t0:.1f}s")
         return 0
     written = run_tokens(cfg)
-    print(f"wrote {written['html']} and {written['token_attributions']} ({time.time() - t0:.1f}s)")
+    if not cfg.quiet:
+        print(f"wrote {written['html']} and {written['token_attributions']} ({time.time() - t0:.1f}s)")
     return 0
 
 

@@ -18,7 +18,7 @@ from analysis.figures._common import (
     save_figure,
     subplots,
 )
-from analysis.mantel import align_matrices, mantel
+from analysis.stats import align_matrices, mantel
 from crossling import plotstyle as S
 from crossling.errors import ConfigError
 from crossling.tables import require_columns
@@ -157,7 +157,7 @@ def typology_alignment_scatter(alignment: pd.DataFrame, features: pd.DataFrame, 
     metric : str, optional
         Alignment metric (required when the table holds several).
     mantel_table : DataFrame, optional
-        Output of :func:`analysis.mantel.mantel_by_layer`; its ``r`` and ``q``
+        Output of :func:`analysis.stats.mantel_by_layer`; its ``r`` and ``q``
         (for ``against == feature``, plain test) annotate the panels. Without
         it a Mantel test with ``permutations`` is run per layer.
     layers : list, optional
@@ -225,7 +225,7 @@ def mantel_by_layer_plot(mantel_table: pd.DataFrame, out: str | Path, *, alpha: 
     Parameters
     ----------
     mantel_table : DataFrame
-        Output of :func:`analysis.mantel.mantel_by_layer` (``layer, against,
+        Output of :func:`analysis.stats.mantel_by_layer` (``layer, against,
         metric, test, r, q``).
 
     Returns

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._frames import select_transfer, square_matrix
-from analysis.fewshot import fit_law
+from analysis.stats import fit_law
 from analysis.figures._common import FIGURES, data_label, require_rows, save_figure, subplots
 from crossling import plotstyle as S
 from crossling.tables import require_columns
@@ -102,7 +102,7 @@ def fewshot_curves(transfer: pd.DataFrame, out: str | Path, *, laws: pd.DataFram
     transfer : DataFrame
         ``transfer.run`` rows (``task, src, tgt, k, value``).
     laws : DataFrame, optional
-        Per-curve fits of :func:`analysis.fewshot.fit_laws`; when given, the panel also reports
+        Per-curve fits of :func:`analysis.stats.fit_laws`; when given, the panel also reports
         the median ``b`` over that task's curves.
     c : float
         Offset of the law.

@@ -41,8 +41,8 @@ from analysis._frames import (
     select_transfer,
     square_matrix,
 )
-from analysis.fewshot import extrapolation_error, extrapolation_k, fit_laws
-from analysis.mantel import mantel_by_layer, mantel_pairs
+from analysis.stats import extrapolation_error, extrapolation_k, fit_laws
+from analysis.stats import mantel_by_layer, mantel_pairs
 from analysis.recommend import evaluate_ranking
 from analysis.reporting._html import _CSS, _attempt, _config_table, _Html, _summary_html
 from analysis.reporting._tables import _load, discover_tables

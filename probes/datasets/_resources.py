@@ -411,6 +411,7 @@ _PANX_LANGS = (
     "bn", "hi", "mr", "ur", "fa", "fr", "it", "pt", "es", "bg", "ru", "ja", "ka", "ko", "th", "sw",
     "yo", "my", "zh", "kk", "tr", "et", "fi", "hu", "qu", "pl", "uk", "az", "lt", "pa", "gu", "ro",
 )
+#: Where PAN-X (WikiANN) must be fetched by hand (its host offers no direct download).
 PANX_MANUAL_URL = "https://www.amazon.com/clouddrive/share/d3KGCRCIYwhKJF0H3eWA26hjg2ZCRhjpEQtDL70FSBN"
 
 

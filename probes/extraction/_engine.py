@@ -40,6 +40,7 @@ from probes.extraction.store import MANIFEST, STORE_FORMAT, ActivationStore
 
 __all__ = ["extract_sentences", "CODE_VERSION"]
 
+#: Version of the extraction code, recorded in every store manifest (changes when stored vectors would).
 CODE_VERSION = "0.1.0"
 
 _PLAN_KEYS = ("model", "layers", "pool", "dtype", "store_dtype", "final_norm", "prefix", "max_length", "seed",

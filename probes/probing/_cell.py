@@ -38,6 +38,8 @@ class _TaskData:
 
 @dataclass
 class _LangData:
+    """One language's sentences, its train/dev/test split per word and sentence, and its coded task labels."""
+
     lang: str
     sentences: list[Sentence]
     split: np.ndarray  # per word: 0 train, 1 dev, 2 test, -1 unusable
@@ -63,6 +65,8 @@ def _local_y(td: _TaskData, y: np.ndarray) -> np.ndarray:
 
 
 class _Rows:
+    """The result rows of one probe run (one row per model, layer, lang, task, probe, metric)."""
+
     def __init__(self, model: str):
         self.model = model
         self.rows: list[tuple[Any, ...]] = []

@@ -189,12 +189,12 @@ def draw_all(df: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     return paths
 
 
-if __name__ == "__main__":  # pragma: no cover - convenience: python -m probes.probing TABLE OUT_DIR
+if __name__ == "__main__":  # pragma: no cover - convenience: python -m probes.probing._figures TABLE OUT_DIR
     import sys
 
     from crossling.tables import read_table
 
     if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m probes.probing probes.parquet OUT_DIR")
+        raise SystemExit("usage: python -m probes.probing._figures probes.parquet OUT_DIR")
     for p in draw_all(read_table(sys.argv[1]), sys.argv[2]):
         print(p)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.fewshot import extrapolation_error, fit_law, fit_laws, k_for_score, law_predict
+from analysis.stats import extrapolation_error, fit_law, fit_laws, k_for_score, law_predict
 from crossling.errors import ConfigError, DataError
 
 KS = np.array([0, 5, 10, 30, 100, 300, 1000])

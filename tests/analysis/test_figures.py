@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from analysis import figures as F
-from analysis.fewshot import fit_laws
-from analysis.mantel import mantel_by_layer
+from analysis.stats import fit_laws
+from analysis.stats import mantel_by_layer
 from analysis.stats import explain_transfer, square_matrix
 from crossling.errors import ConfigError, DataError
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import calibrate as C
-from analysis.fewshot import extrapolation_k, law_predict
+from analysis.stats import extrapolation_k, law_predict
 from analysis.recommend import fit_recommender
 from analysis.stats import (
     METHOD_FREEDMAN_LANE,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis.mantel import bh_fdr, mantel, mantel_by_layer, partial_mantel
+from analysis.stats import bh_fdr, mantel, mantel_by_layer, partial_mantel
 from crossling.errors import DataError
 
 LANGS = [f"l{i}" for i in range(10)]
@@ -150,7 +150,7 @@ def test_mantel_pairs_table():
     A = _dist(rng.normal(size=(10, 3)))
     T = pd.DataFrame(-A.to_numpy() + rng.normal(0, 0.1, (10, 10)), LANGS, LANGS)
     N = _dist(rng.normal(size=(10, 3)))
-    from analysis.mantel import mantel_pairs
+    from analysis.stats import mantel_pairs
 
     out = mantel_pairs({"related": A, "unrelated": N}, {"nli": T}, control=N, permutations=199)
     out = out.set_index(["left", "test"])

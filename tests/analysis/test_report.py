@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
@@ -183,7 +182,6 @@ def test_selection_resolves_several_metrics_and_layers(sim):
 @pytest.mark.integration
 def test_report_on_tables_from_the_real_producers(data_dir, tmp_path):
     """transfer.run (synthetic features, real XNLI labels) + analysis.typology (real URIEL/mC4) -> report."""
-    import subprocess
     import sys
     from pathlib import Path
 

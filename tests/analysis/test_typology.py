@@ -173,7 +173,7 @@ def test_grambank_german_falls_back_to_its_closest_relative_with_a_note():
 def test_distances_defined_when_a_language_has_no_present_feature():
     """An all-absent vector has no cosine distance; the mismatch share (Hamming) is defined."""
     zero, some = np.zeros(42), np.r_[np.ones(10), np.zeros(32)]
-    from analysis._features_common import cosine_distance
+    from analysis.features._common import cosine_distance
 
     assert math.isnan(cosine_distance(zero, some))
     assert T.mismatch_share(zero, some) == pytest.approx(10 / 42)
@@ -267,7 +267,7 @@ def test_levenshtein_and_normalisation():
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="abcé水", max_size=12), st.text(alphabet="abcdé", max_size=12))
 def test_levenshtein_equals_the_dynamic_programme(a, b):
-    from analysis._features_lexical import _levenshtein_dp
+    from analysis.features._lexical import _levenshtein_dp
 
     d = T.levenshtein(a, b)
     assert d == _levenshtein_dp(a, b) == T.levenshtein(b, a)

@@ -192,9 +192,15 @@ class TokenAttributionConfig:
     level : str
         ``word`` or ``token`` shading in the HTML.
     max_length : int
+        Longest input in subword tokens.
     prefix : str
+        Prefix of the output file names.
     seed : int
+        Random seed.
     out : str
+        Output directory.
+    quiet : bool
+        No "wrote" line.
     """
 
     model: str = ""
@@ -218,6 +224,7 @@ class TokenAttributionConfig:
     prefix: str = ""
     seed: int = 0
     out: str = ""
+    quiet: bool = False
 
     #: Declared ranges (:func:`crossling.config.check_params`), checked when the config is loaded.
     _parameter_constraints = {

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis._qap import NodePermuter, complete_languages, freedman_lane, mrqap_dsp
-from analysis._stats_models import (
+from analysis.stats._qap import NodePermuter, complete_languages, freedman_lane, mrqap_dsp
+from analysis.stats._models import (
     _check,
     _design,
     _standardise,
@@ -41,7 +41,9 @@ __all__ = [
 
 #: ``method`` labels of the tables (headline: the permutation methods).
 METHOD_MRQAP = "mrqap-dsp"
+#: Method label of the Freedman-Lane node-permutation test of a feature block.
 METHOD_FREEDMAN_LANE = "freedman-lane-node"
+#: Method label of the iid likelihood-ratio test (model-based; not what conclusions rest on).
 METHOD_LR = "model-based-lr"
 
 SET_TEST_COLUMNS = ["reduced", "full", "stat", "df", "p", "method", "headline", "permutations", "n_langs", "n"]
@@ -136,7 +138,7 @@ def qap_coefficients(
         Reuse drawn permutations (``df`` is then ignored).
     robust : bool, default=False
         Studentise with the dyadic-robust standard error instead of the
-        classical one (see :func:`analysis._qap.mrqap_dsp`). A paired pilot
+        classical one (see :func:`analysis.stats._qap.mrqap_dsp`). A paired pilot
         (500 simulated tables, 10 languages) showed no gain in size, at twice
         the cost, so the default is the classical t.
 
@@ -217,7 +219,7 @@ def set_tests(
         docs/calibration.md).
     robust : bool, default=False
         Use the dyadic-robust Wald statistic instead of the classical F
-        (see :func:`analysis._qap.freedman_lane`).
+        (see :func:`analysis.stats._qap.freedman_lane`).
 
     Returns
     -------

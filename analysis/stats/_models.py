@@ -37,6 +37,7 @@ __all__ = [
     "COEF_COLUMNS",
 ]
 
+#: Columns of every coefficient table.
 COEF_COLUMNS = ["term", "beta", "se", "ci_low", "ci_high", "p", "n", "converged"]
 _CLUSTERS = ("both", "src", "tgt", "none")
 
@@ -340,6 +341,7 @@ def fit_mixed(
     )
 
 
+#: Transfer-model kinds accepted by :func:`fit_transfer`: name -> fitting function.
 FIT_KINDS = {"ols": fit_ols, "mixed": fit_mixed}
 
 

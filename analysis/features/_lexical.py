@@ -1,6 +1,6 @@
 """Lexical similarity: PanLex Swadesh lists and subword-vocabulary overlap (private).
 
-See analysis.typology and docs/typology.md for the definitions.
+See analysis.features and docs/typology.md for the definitions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis._features_common import lang_codes, pair_grid, resolve_data_dir
+from analysis.features._common import lang_codes, pair_grid, resolve_data_dir
 from crossling.errors import ConfigError, DataError
 from crossling.types import Sentence
 

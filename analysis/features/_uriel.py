@@ -1,4 +1,4 @@
-"""URIEL (lang2vec) and Grambank (URIEL+) distances (private; see analysis.typology).
+"""URIEL (lang2vec) and Grambank (URIEL+) distances (private; see analysis.features).
 
 The URIEL vectors are read from the ``.npz`` files that the ``lang2vec`` wheel
 ships (the same arrays ``lang2vec.get_features`` returns; the tests check that)
@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from analysis._features_common import (
+from analysis.features._common import (
     cosine_distance,
     lang_codes,
     package_data_dir,

@@ -1,4 +1,4 @@
-"""Morphological profiles of languages from UD treebanks (private; see analysis.typology).
+"""Morphological profiles of languages from UD treebanks (private; see analysis.features).
 
 A language's profile is computed from the FEATS column of its CoNLL-U
 treebank(s): which features it marks, how many per word, and the distribution
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis._features_common import pair_grid, resolve_data_dir
+from analysis.features._common import pair_grid, resolve_data_dir
 from crossling.errors import ConfigError, DataError
 from crossling.types import Sentence
 

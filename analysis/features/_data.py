@@ -1,4 +1,4 @@
-"""Data-size and model-internal pair features (private; see analysis.typology)."""
+"""Data-size and model-internal pair features (private; see analysis.features)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis._features_common import lang_codes, pair_grid, resolve_data_dir
+from analysis.features._common import lang_codes, pair_grid, resolve_data_dir
 from crossling.errors import ConfigError, DataError, suggest
 from crossling.tables import read_table, require_columns
 

@@ -1,19 +1,5 @@
-"""Statistical models of cross-lingual transfer on pair features.
+"""explain_transfer and its helpers: feature selection, coverage, LOLO predictions (private; see analysis.stats)."""
 
-Public surface of the statistics layer (implementation in private modules):
-
-- :func:`select_transfer`, :func:`features_wide`, :func:`pair_design`: shape the
-  tidy tables (transfer, pair features) into one row per (task, src, tgt).
-- :func:`fit_ols` (cluster-robust), :func:`fit_mixed` (crossed random effects
-  for source and target): coefficient tables, R², AIC.
-- :func:`compare_feature_sets` (lexical vs syntax+morphology+phonology vs all,
-  likelihood-ratio tests, LOLO CV error), :func:`vif_table`,
-  :func:`best_subsets`, :func:`lolo_cv`.
-- :func:`explain_transfer`: all of the above for one selection, as labelled
-  tidy tables.
-
-Formulas and conventions: docs/analysis.md.
-"""
 
 from __future__ import annotations
 
@@ -24,32 +10,24 @@ import pandas as pd
 
 from analysis._frames import (
     features_wide,
-    offdiag_pairs,
     pair_design,
     select_transfer,
     square_matrix,
 )
-from analysis._stats_inference import (
-    METHOD_FREEDMAN_LANE,
+from analysis.stats._inference import (
     METHOD_LR,
     METHOD_MRQAP,
-    PermutationDesign,
     compare_lolo,
     default_set_groups,
     permutation_design,
     qap_coefficients,
     set_tests,
 )
-from analysis._stats_models import (
+from analysis.stats._models import (
     COEF_COLUMNS,
-    FIT_KINDS,
-    TransferFit,
     _cv_predictions,
     best_subsets,
     compare_feature_sets,
-    default_feature_groups,
-    fit_mixed,
-    fit_ols,
     fit_transfer,
     lolo_cv,
     lolo_folds,
@@ -57,42 +35,7 @@ from analysis._stats_models import (
 )
 from crossling.errors import DataError
 
-__all__ = [
-    "COEF_COLUMNS",
-    "METHOD_FREEDMAN_LANE",
-    "METHOD_LR",
-    "METHOD_MODEL",
-    "METHOD_MRQAP",
-    "PermutationDesign",
-    "compare_lolo",
-    "default_set_groups",
-    "permutation_design",
-    "qap_coefficients",
-    "set_tests",
-    "FIT_KINDS",
-    "TransferFit",
-    "best_subsets",
-    "default_predictors",
-    "feature_coverage",
-    "MIN_COVERAGE",
-    "compare_feature_sets",
-    "default_feature_groups",
-    "explain_transfer",
-    "features_wide",
-    "fit_mixed",
-    "fit_ols",
-    "fit_transfer",
-    "lolo_cv",
-    "lolo_folds",
-    "lolo_predictions",
-    "offdiag_pairs",
-    "pair_design",
-    "select_features",
-    "select_transfer",
-    "square_matrix",
-    "transfer_matrix",
-    "vif_table",
-]
+__all__ = ["MIN_COVERAGE", "METHOD_MODEL", "default_predictors", "explain_transfer", "feature_coverage", "lolo_predictions", "select_features", "transfer_matrix"]
 
 
 def transfer_matrix(scores: pd.DataFrame, task: str | None = None) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Shared plumbing of the pair-feature sources (private; see analysis.typology).
+"""Shared plumbing of the pair-feature sources (private; see analysis.features).
 
 Every source returns the same tidy table, one row per ordered language pair
 and feature, with missing values explicit (``NaN`` plus the reason in
