@@ -30,6 +30,10 @@ debiased CKA of independent data is centred on 0 (it can be slightly
 negative) and needs ``n >= 4``.
 
 All arithmetic is float64 whatever the input dtype.
+
+This module is over 600 lines on purpose: the linear, RBF and minibatch CKA
+estimators (biased and debiased) share their centring and HSIC helpers, and the
+equalities between the forms are easiest to check side by side.
 """
 
 from __future__ import annotations

@@ -94,3 +94,25 @@ def test_python_dash_m_entry_point_shows_the_flags():
     assert r.returncode == 0, r.stderr
     for flag in (*SHARED, "--quiet", "--langs"):
         assert flag in r.stdout
+
+
+def test_every_study_stage_command_parses_with_its_commands_parser(tmp_path):
+    """analysis.study writes command lines for the other commands; each must parse with that command's parser."""
+    from analysis.study import parse_config, plan
+
+    cfg, _ = parse_config(["--config", str(REPO / "configs" / "study.yaml"), "--data-dir", str(tmp_path),
+                           "--out", str(tmp_path / "study")])
+    for stage in plan(cfg):
+        i = stage.command.index("-m")
+        module, argv = stage.command[i + 1], stage.command[i + 2:]
+        mod = importlib.import_module(module)
+        if module == "transfer.attribute":
+            parser, argv = mod.build_parser(argv[0]), argv[1:]
+        else:
+            parser = mod.build_parser()
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            try:
+                parser.parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"stage {stage.name}: {module} rejects its command line: {err.getvalue()[-400:]}")

@@ -2,6 +2,10 @@
 
 Public names are re-exported by :mod:`analysis.stats`; see docs/analysis.md
 for the formulas.
+
+This module is over 600 lines on purpose: OLS, the mixed model, LOLO
+cross-validation, VIF and the subset search share one design-matrix builder and
+one standardisation, which must stay identical between the fits they compare.
 """
 
 from __future__ import annotations

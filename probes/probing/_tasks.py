@@ -49,6 +49,11 @@ Adding a task
 ...         return ["yes" if w.form[:1].isupper() else "no" for w in sentence.words]
 
 or name it as ``"my_module:IsCapitalised"`` in ``--tasks`` / a config.
+
+This module is just over 600 lines: the task base class and the built-in tasks
+(UPOS, dependency labels, tree distance and depth, every morphological feature,
+their control tasks) read as one catalogue; splitting it would separate each
+task from the control built from it.
 """
 
 from __future__ import annotations
