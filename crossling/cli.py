@@ -311,8 +311,9 @@ def config_parser(
         flags = [_flag(name), *[a for a in (*FIELD_ALIASES.get(name, ()), *extra.get(name, ())) if a != _flag(name)]]
         help_text = docs.get(name, "").replace("%", "%%") + _constraint_text(cls, name).replace("%", "%%")
         default = defaults.get(name)
-        if default is not dataclasses.MISSING and not isinstance(default, (list, dict)):
-            help_text += f" (default: {default})".replace("%", "%%")
+        if default is not dataclasses.MISSING and not isinstance(default, (list, dict)) and default != "":
+            shown = "none" if default is None else default
+            help_text += f" (default: {shown})".replace("%", "%%")
         if hints.get(name) is bool:
             group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None,
                                help=help_text)
