@@ -313,7 +313,7 @@ def grambank_proxy(code: str) -> tuple[str, str, float] | None:
     index, feats, data = _npz("family_features.npz")
     fam_cols = np.char.startswith(feats.astype(str), "F_")
     gb = _grambank()
-    inv = {}
+    inv: dict[str, str] = {}
     for iso, g in _glottocodes().items():
         if g in gb.index and iso in index:
             inv.setdefault(g, iso)

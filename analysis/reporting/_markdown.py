@@ -158,7 +158,7 @@ def _small_png(src: Path, dst: Path, max_bytes: int = MAX_FIGURE_BYTES) -> None:
     scale = 1.0
     while True:
         size = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
-        out = img if scale == 1.0 else img.resize(size, Image.LANCZOS)
+        out = img if scale == 1.0 else img.resize(size, Image.Resampling.LANCZOS)
         out.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(dst, format="PNG", optimize=True)
         if dst.stat().st_size <= max_bytes or scale < 0.3:
             return

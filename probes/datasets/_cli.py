@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from crossling.cli import (
     SuiteArgumentParser,
@@ -76,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rest = list(args)
     rest.remove(command)
     cls, _ = COMMANDS[command]
+    cfg: Any
     cfg, ns = parse_command(cls, rest, prog=f"{PROG} {command}", description="",
                             parser=command_parser(command))
     if command == "list":
