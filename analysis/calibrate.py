@@ -43,8 +43,10 @@ import pandas as pd
 
 from analysis.stats._inference import (
     METHOD_FREEDMAN_LANE,
+    METHOD_FREEDMAN_LANE_FE,
     METHOD_LR,
     METHOD_MRQAP,
+    METHOD_MRQAP_FE,
     compare_lolo,
     permutation_design,
     qap_coefficients,
@@ -65,11 +67,15 @@ NULLS = ("iid", "src_tgt", "both_pair")
 ALTERNATIVES = ("syntax", "lexical")
 #: test -> (method, headline, the feature or comparison it tests)
 TESTS: dict[str, tuple[str, bool, str]] = {
-    "coef_syntax_mrqap": (METHOD_MRQAP, True, "syntax_dist coefficient"),
-    "coef_lex_mrqap": (METHOD_MRQAP, True, "lex_dist coefficient"),
-    "typology_over_lexical_fl": (METHOD_FREEDMAN_LANE, True, "typology block added to lexical"),
-    "lexical_over_typology_fl": (METHOD_FREEDMAN_LANE, True, "lexical block added to typology"),
+    "coef_syntax_mrqap": (METHOD_MRQAP_FE, True, "syntax_dist coefficient"),
+    "coef_lex_mrqap": (METHOD_MRQAP_FE, True, "lex_dist coefficient"),
+    "coef_tokens_src_mrqap": (METHOD_MRQAP, True, "log10_tokens_src coefficient (language-level)"),
+    "typology_over_lexical_fl": (METHOD_FREEDMAN_LANE_FE, True, "typology block added to lexical"),
+    "lexical_over_typology_fl": (METHOD_FREEDMAN_LANE_FE, True, "lexical block added to typology"),
     "all_over_null_fl": (METHOD_FREEDMAN_LANE, True, "all features vs intercept"),
+    "coef_syntax_mrqap_nofe": (METHOD_MRQAP, False, "syntax_dist coefficient, no language effects"),
+    "typology_over_lexical_fl_nofe": (METHOD_FREEDMAN_LANE, False,
+                                      "typology block added to lexical, no language effects"),
     "mantel_syntax": ("mantel", True, "Mantel syntax_dist vs transfer"),
     "partial_mantel_syntax": ("partial-mantel", True, "partial Mantel syntax_dist | lex_dist"),
     "typology_over_lexical_lr": (METHOD_LR, False, "typology block added to lexical"),
@@ -154,13 +160,23 @@ def run_tests(d: pd.DataFrame, *, permutations: int = 199, seed: int = 0,
     if any(t.endswith("_mrqap") for t in tests):
         q = qap_coefficients(d, feats, design=pd_).set_index("term")["p"]
         out["coef_syntax_mrqap"], out["coef_lex_mrqap"] = float(q["syntax_dist"]), float(q["lex_dist"])
+        out["coef_tokens_src_mrqap"] = float(q["log10_tokens_src"])
+    if "coef_syntax_mrqap_nofe" in tests:
+        q = qap_coefficients(d, feats, design=pd_, fixed_effects=False).set_index("term")["p"]
+        out["coef_syntax_mrqap_nofe"] = float(q["syntax_dist"])
     if any(t.endswith(("_fl", "_lr")) for t in tests):
         st = set_tests(d, GROUPS, design=pd_)
-        key = st.set_index(["reduced", "full", "method"])["p"]
-        out["typology_over_lexical_fl"] = float(key[("lexical", "lexical+typology", METHOD_FREEDMAN_LANE)])
-        out["lexical_over_typology_fl"] = float(key[("typology", "lexical+typology", METHOD_FREEDMAN_LANE)])
-        out["all_over_null_fl"] = float(key[("null", "all", METHOD_FREEDMAN_LANE)])
-        out["typology_over_lexical_lr"] = float(key[("lexical", "lexical+typology", METHOD_LR)])
+        head = st[st["headline"]].set_index(["reduced", "full"])["p"]
+        lr = st[st["method"] == METHOD_LR].set_index(["reduced", "full"])["p"]
+        out["typology_over_lexical_fl"] = float(head[("lexical", "lexical+typology")])
+        out["lexical_over_typology_fl"] = float(head[("typology", "lexical+typology")])
+        out["all_over_null_fl"] = float(head[("null", "all")])
+        out["typology_over_lexical_lr"] = float(lr[("lexical", "lexical+typology")])
+    if "typology_over_lexical_fl_nofe" in tests:
+        st = set_tests(d, {"lexical": GROUPS["lexical"], "lexical+typology": GROUPS["lexical+typology"]},
+                       design=pd_, include_lr=False, fixed_effects=False)
+        out["typology_over_lexical_fl_nofe"] = float(
+            st.set_index(["reduced", "full"])["p"][("lexical", "lexical+typology")])
     if "coef_syntax_ols_cluster2" in tests:
         out["coef_syntax_ols_cluster2"] = float(fit_ols(d, feats).coef.set_index("term").loc["syntax_dist", "p"])
     if "mantel_syntax" in tests or "partial_mantel_syntax" in tests:

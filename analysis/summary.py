@@ -68,8 +68,10 @@ def headline_coefficients(coef: pd.DataFrame) -> pd.DataFrame:
     When the table marks ``headline`` rows (the method whose p the report uses), those rows are
     kept; where they carry no interval (a permutation p has none), ``beta``, ``se``, ``ci_low``
     and ``ci_high`` come from the model-based fit of the same term (``ols`` first) and
-    ``interval_from`` names that fit. Without ``headline`` the table is returned with its
-    ``method`` (see :func:`with_method`).
+    ``interval_from`` names that fit. Rows tested net of the source and target effects
+    (``method`` ending in ``-fe``) keep their own within-language ``beta`` and borrow no
+    interval: the model-based fit estimates a different coefficient. Without ``headline`` the
+    table is returned with its ``method`` (see :func:`with_method`).
     """
     c = with_method(coef)
     head = _is_headline(c)
@@ -83,11 +85,12 @@ def headline_coefficients(coef: pd.DataFrame) -> pd.DataFrame:
     fits = list(dict.fromkeys(rest["fit"].astype(str))) if "fit" in rest.columns else []
     base = rest[rest["fit"].astype(str) == ("ols" if "ols" in fits else fits[0])] if fits else rest
     base = base.drop_duplicates("term").set_index("term")
+    own = out["method"].astype(str).str.endswith("-fe").to_numpy()
     for col in need:
-        fill = out["term"].map(base[col])
+        fill = out["term"].map(base[col]).where(~own)
         out[col] = out[col].where(out[col].notna(), fill) if col in out.columns else fill
-    out["interval_from"] = (base["fit"].iloc[0] if "fit" in base.columns and len(base) else "model-based") \
-        if "ci_low" in need else ""
+    src = (base["fit"].iloc[0] if "fit" in base.columns and len(base) else "model-based") if "ci_low" in need else ""
+    out["interval_from"] = np.where(own, "", src)
     return out
 
 

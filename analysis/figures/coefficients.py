@@ -68,7 +68,10 @@ def coefficient_plot(coef: pd.DataFrame, out: str | Path, *, title: str | None =
     ax.set_yticks(np.arange(len(terms)), terms, fontsize=8)
     source = ""
     if "interval_from" in c.columns and c["interval_from"].astype(str).str.len().gt(0).any():
-        source = f" (intervals: {c['interval_from'].iloc[0]} fit)"
+        frm = c["interval_from"].astype(str)
+        source = f" (intervals: {frm[frm.str.len() > 0].iloc[0]} fit)"
+    if "method" in c.columns and c["method"].astype(str).str.endswith("-fe").any():
+        source += "; within-language coefficients (-fe) have no interval"
     ax.set_xlabel("standardised coefficient (score change per SD) with its 95% interval" + source
                   + (f"\np-values: {methods[0]}" if len(methods) == 1 else ""), fontsize=8)
     ax.set_title(title or "What predicts transfer", fontsize=10)

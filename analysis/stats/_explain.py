@@ -255,7 +255,7 @@ def explain_transfer(
         qap = qap_coefficients(design, feats, design=pdesign)
         coefs.append(pd.DataFrame({"term": qap["term"], "beta": qap["beta"], "se": np.nan, "ci_low": np.nan,
                                    "ci_high": np.nan, "p": qap["p"], "n": qap["n"], "converged": True,
-                                   "fit": "mrqap", "method": METHOD_MRQAP, "headline": True, **label}))
+                                   "fit": "mrqap", "method": qap["method"], "headline": True, **label}))
     lp = lolo_predictions(design, feats)
     lp_mean = lp.groupby(["task", "src", "tgt"])["predicted"].mean().rename("predicted_lolo").reset_index()
     preds = preds.merge(lp_mean, on=["task", "src", "tgt"], how="left")

@@ -29,8 +29,12 @@ from crossling.errors import ConfigError, DataError
 
 __all__ = [
     "METHOD_MRQAP",
+    "METHOD_MRQAP_FE",
     "METHOD_FREEDMAN_LANE",
+    "METHOD_FREEDMAN_LANE_FE",
     "METHOD_LR",
+    "language_effects",
+    "pair_level",
     "PermutationDesign",
     "permutation_design",
     "qap_coefficients",
@@ -40,9 +44,18 @@ __all__ = [
 ]
 
 #: ``method`` labels of the tables (headline: the permutation methods).
+#: MRQAP (double semi-partialling) without language effects: used for features that
+#: vary only with one language of the pair (data size of the source or the target).
 METHOD_MRQAP = "mrqap-dsp"
-#: Method label of the Freedman-Lane node-permutation test of a feature block.
+#: MRQAP with source and target effects (per task) as nuisance: used for pair-level
+#: features (distances); the coefficient is the within-language one.
+METHOD_MRQAP_FE = "mrqap-dsp-fe"
+#: Method label of the Freedman-Lane node-permutation test of a feature block
+#: (no language effects: used when the added block has a language-level feature).
 METHOD_FREEDMAN_LANE = "freedman-lane-node"
+#: Freedman-Lane with source and target effects (per task) in the reduced model:
+#: used when every added feature is pair-level.
+METHOD_FREEDMAN_LANE_FE = "freedman-lane-node-fe"
 #: Method label of the iid likelihood-ratio test (model-based; not what conclusions rest on).
 METHOD_LR = "model-based-lr"
 
@@ -114,6 +127,55 @@ def _zdesign(d: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
     return _design(d, features, center, scale, _tasks_of(d))
 
 
+def language_effects(d: pd.DataFrame) -> np.ndarray:
+    """Dummy columns of the source and target effects, one set per task.
+
+    Parameters
+    ----------
+    d : DataFrame
+        Pairs with ``src``, ``tgt`` (and ``task`` for a pooled table).
+
+    Returns
+    -------
+    ndarray, shape (n_rows, 2 * n_tasks * n_langs)
+        Indicator of ``(task, source)`` and of ``(task, target)``; the columns
+        are collinear with the intercept and task dummies (the tests use the
+        column space, so that does not matter).
+    """
+    task = d["task"].astype(str).to_numpy() if "task" in d.columns else np.zeros(len(d), dtype=str)
+    cols = []
+    for role in ("src", "tgt"):
+        key = pd.Series(task).str.cat(d[role].astype(str).to_numpy(), sep="\x1f")
+        codes, uniq = pd.factorize(key)
+        m = np.zeros((len(d), len(uniq)))
+        m[np.arange(len(d)), codes] = 1.0
+        cols.append(m)
+    return np.hstack(cols)
+
+
+#: A feature is pair-level when at least this share of its variance is left after the
+#: source and target effects (a data size of the source alone leaves 0).
+PAIR_LEVEL_SHARE = 1e-6
+
+
+def pair_level(X: np.ndarray, effects: np.ndarray) -> np.ndarray:
+    """Which columns of ``X`` vary within languages (not spanned by the source/target effects).
+
+    Returns
+    -------
+    ndarray of bool, shape (n_columns,)
+        True where the share of the column's variance left after projecting
+        out ``effects`` exceeds :data:`PAIR_LEVEL_SHARE`.
+    """
+    Q = np.linalg.svd(effects, full_matrices=False)[0][:, : np.linalg.matrix_rank(effects)]
+    Xc = X - X.mean(0)
+    left = Xc - Q @ (Q.T @ Xc)
+    tot = np.einsum("ij,ij->j", Xc, Xc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(tot > 0, np.einsum("ij,ij->j", left, left) / tot, 0.0)
+    return share > PAIR_LEVEL_SHARE
+
+
 def qap_coefficients(
     df: pd.DataFrame,
     features: Sequence[str],
@@ -123,6 +185,7 @@ def qap_coefficients(
     seed: int | np.random.Generator | None = 0,
     design: PermutationDesign | None = None,
     robust: bool = False,
+    fixed_effects: bool = True,
 ) -> pd.DataFrame:
     """MRQAP coefficient tests (Dekker et al. 2007 double semi-partialling).
 
@@ -141,6 +204,17 @@ def qap_coefficients(
         classical one (see :func:`analysis.stats._qap.mrqap_dsp`). A paired pilot
         (500 simulated tables, 10 languages) showed no gain in size, at twice
         the cost, so the default is the classical t.
+    fixed_effects : bool, default=True
+        Test pair-level features (those that vary within languages, e.g.
+        distances) in the model with source and target effects per task
+        (:func:`language_effects`) as nuisance: ``beta`` and ``t`` are then
+        the within-language ones and ``method`` is ``"mrqap-dsp-fe"``. A
+        language's general quality as a source or target is thereby removed
+        from the residual the permutation reshuffles, which is what keeps
+        the size at 10 languages (docs/calibration.md). Features that vary
+        only with one language of the pair (data size of the source) are
+        spanned by those effects and are tested without them
+        (``"mrqap-dsp"``). False: every feature without them.
 
     Returns
     -------
@@ -164,11 +238,28 @@ def qap_coefficients(
         design = permutation_design(d0, permutations=permutations, seed=seed)
     d = design.data
     X = _zdesign(d, features)
+    Xn = X.to_numpy(float)
     y = d[response].astype(float).to_numpy()
-    cols = [X.columns.get_loc(f) for f in features]
-    beta = np.linalg.lstsq(X.to_numpy(float), y, rcond=None)[0]
-    t, p = mrqap_dsp(y, X.to_numpy(float), design.maps, cols, groups=design.groups if robust else None)
-    return pd.DataFrame({"term": list(features), "beta": beta[cols], "t": t, "p": p, "method": METHOD_MRQAP,
+    cols = np.array([X.columns.get_loc(f) for f in features], dtype=int)
+    groups = design.groups if robust else None
+    n_f = len(cols)
+    beta, t, p = np.full(n_f, np.nan), np.full(n_f, np.nan), np.full(n_f, np.nan)
+    method = np.array([METHOD_MRQAP] * n_f, dtype=object)
+    within = np.zeros(n_f, dtype=bool)
+    if fixed_effects and n_f:
+        E = language_effects(d)
+        within = pair_level(Xn[:, cols], E)
+    if within.any():
+        XE = np.hstack([Xn, E])
+        b = np.linalg.lstsq(XE, y, rcond=None)[0]
+        tw, pw = mrqap_dsp(y, XE, design.maps, cols[within], groups=groups)
+        beta[within], t[within], p[within] = b[cols[within]], tw, pw
+        method[within] = METHOD_MRQAP_FE
+    if (~within).any():
+        b = np.linalg.lstsq(Xn, y, rcond=None)[0]
+        tb, pb = mrqap_dsp(y, Xn, design.maps, cols[~within], groups=groups)
+        beta[~within], t[~within], p[~within] = b[cols[~within]], tb, pb
+    return pd.DataFrame({"term": list(features), "beta": beta, "t": t, "p": p, "method": method,
                          "permutations": design.permutations, "n_langs": len(design.langs), "n": len(d)})
 
 
@@ -197,6 +288,7 @@ def set_tests(
     design: PermutationDesign | None = None,
     include_lr: bool = True,
     robust: bool = False,
+    fixed_effects: bool = True,
 ) -> pd.DataFrame:
     """Nested comparisons of feature sets by Freedman-Lane node permutation (+ model-based LR).
 
@@ -220,6 +312,14 @@ def set_tests(
     robust : bool, default=False
         Use the dyadic-robust Wald statistic instead of the classical F
         (see :func:`analysis.stats._qap.freedman_lane`).
+    fixed_effects : bool, default=True
+        When every added feature is pair-level (:func:`pair_level`), the
+        reduced model of the permutation test also holds the source and
+        target effects per task (``method = "freedman-lane-node-fe"``): the
+        test asks whether the added block explains transfer within
+        languages, and keeps its size when languages have effects of their
+        own (docs/calibration.md). A comparison that adds a language-level
+        feature (data size) is tested without them (``"freedman-lane-node"``).
 
     Returns
     -------
@@ -246,6 +346,8 @@ def set_tests(
     Xall = _zdesign(d, union)
     base = [c for c in Xall.columns if c == "const" or c.startswith("task[")]
     sets = {"null": [], **groups}
+    E = language_effects(d) if fixed_effects else None
+    within = dict(zip(union, pair_level(Xall[union].to_numpy(float), E))) if E is not None else {}
     rows = []
     for (a, fa), (b, fb) in itertools.permutations(sets.items(), 2):
         if not set(fa) < set(fb):
@@ -256,8 +358,11 @@ def set_tests(
         common = {"reduced": a, "full": b, "permutations": n_perm, "n_langs": n_langs, "n": len(d)}
         q = np.linalg.matrix_rank(np.hstack([Xr, Xa])) - np.linalg.matrix_rank(Xr)
         if n_perm:
-            F, p, q = freedman_lane(y, Xr, Xa, design.maps, groups=design.groups if robust else None)
-            rows.append({**common, "stat": F, "df": q, "p": p, "method": METHOD_FREEDMAN_LANE, "headline": True})
+            fe = E is not None and all(within[f] for f in added)
+            Xr_test = np.hstack([Xr, E]) if fe else Xr
+            F, p, q_fl = freedman_lane(y, Xr_test, Xa, design.maps, groups=design.groups if robust else None)
+            rows.append({**common, "stat": F, "df": q_fl, "p": p, "headline": True,
+                         "method": METHOD_FREEDMAN_LANE_FE if fe else METHOD_FREEDMAN_LANE})
         if include_lr:
             rr = _rss(y, Xr)
             rf = _rss(y, np.hstack([Xr, Xa]))

@@ -13,11 +13,16 @@ from analysis.stats import extrapolation_k, law_predict
 from analysis.recommend import fit_recommender
 from analysis.stats import (
     METHOD_FREEDMAN_LANE,
+    METHOD_FREEDMAN_LANE_FE,
+    METHOD_LR,
     METHOD_MRQAP,
+    METHOD_MRQAP_FE,
     compare_lolo,
     explain_transfer,
+    language_effects,
     lolo_cv,
     lolo_predictions,
+    pair_level,
     permutation_design,
     qap_coefficients,
     set_tests,
@@ -36,12 +41,42 @@ def test_mrqap_recovers_planted_coefficients():
     d = _design("iid", seed=3)
     z = {f: (d[f] - d[f].mean()) / d[f].std(ddof=0) for f in ("syntax_dist", "lex_dist", "morph_dist")}
     d["score"] = 0.4 * z["syntax_dist"] - 0.2 * z["lex_dist"] + rng.normal(0, 0.05, len(d))
-    q = qap_coefficients(d, ["lex_dist", "syntax_dist", "morph_dist"], permutations=199, seed=0).set_index("term")
-    assert q.loc["syntax_dist", "beta"] == pytest.approx(0.4, abs=0.02)
-    assert q.loc["lex_dist", "beta"] == pytest.approx(-0.2, abs=0.02)
-    assert q.loc["morph_dist", "beta"] == pytest.approx(0.0, abs=0.02)
-    assert q.loc["syntax_dist", "p"] == pytest.approx(1 / 200) and q.loc["lex_dist", "p"] == pytest.approx(1 / 200)
-    assert (q["method"] == METHOD_MRQAP).all() and (q["n_langs"] == 10).all()
+    feats = ["lex_dist", "syntax_dist", "morph_dist", "log10_tokens_src"]
+    for fe in (True, False):
+        q = qap_coefficients(d, feats, permutations=199, seed=0, fixed_effects=fe).set_index("term")
+        assert q.loc["syntax_dist", "beta"] == pytest.approx(0.4, abs=0.02)
+        assert q.loc["lex_dist", "beta"] == pytest.approx(-0.2, abs=0.02)
+        assert q.loc["morph_dist", "beta"] == pytest.approx(0.0, abs=0.02)
+        assert q.loc["syntax_dist", "p"] == pytest.approx(1 / 200) and q.loc["lex_dist", "p"] == pytest.approx(1 / 200)
+        # distances vary within languages: tested net of source/target effects; the source's data size cannot be
+        assert list(q["method"]) == [METHOD_MRQAP_FE if fe else METHOD_MRQAP] * 3 + [METHOD_MRQAP]
+        assert (q["n_langs"] == 10).all()
+
+
+def test_within_language_coefficient_survives_large_language_effects():
+    """Planted pair effect under strong source/target effects: the FE test finds it, its beta is the planted one."""
+    rng = np.random.default_rng(8)
+    d = _design("iid", seed=8)
+    langs = sorted(set(d["src"]))
+    a, b = (dict(zip(langs, rng.normal(0, 3.0, len(langs)))) for _ in range(2))
+    z = (d["syntax_dist"] - d["syntax_dist"].mean()) / d["syntax_dist"].std(ddof=0)
+    d["score"] = d["src"].map(a) + d["tgt"].map(b) - 0.3 * z + rng.normal(0, 0.3, len(d))
+    q = qap_coefficients(d, ["syntax_dist", "lex_dist"], permutations=199, seed=0).set_index("term")
+    assert q.loc["syntax_dist", "method"] == METHOD_MRQAP_FE and q.loc["syntax_dist", "p"] <= 0.01
+    assert q.loc["syntax_dist", "beta"] == pytest.approx(-0.3, abs=0.06)
+    assert q.loc["lex_dist", "p"] > 0.01
+
+
+def test_pair_level_separates_distances_from_language_features():
+    d = _design("iid", seed=2, n=6)
+    two = pd.concat([d.assign(task="a"), d.assign(task="b")], ignore_index=True)
+    E = language_effects(two)
+    assert E.shape == (len(two), 2 * 2 * 6) and (E.sum(1) == 2).all()
+    X = two[["syntax_dist", "log10_tokens_src", "log10_tokens_tgt", "lex_dist"]].to_numpy(float)
+    assert list(pair_level(X, E)) == [True, False, False, True]
+    # a source feature that differs by task is still spanned by the per-task source effects
+    X2 = (two["log10_tokens_src"] * np.where(two["task"] == "a", 1.0, 2.0)).to_numpy(float)[:, None]
+    assert not pair_level(X2, E)[0]
 
 
 def test_nested_comparisons_point_the_right_way():
@@ -50,13 +85,20 @@ def test_nested_comparisons_point_the_right_way():
     for scenario, adds, not_adds in (("syntax", "lexical", "typology"), ("lexical", "typology", "lexical")):
         d = _design(scenario, seed=11, effect_r=0.7)
         st = set_tests(d, groups, permutations=199, seed=0)
-        fl = st[st["method"] == METHOD_FREEDMAN_LANE].set_index(["reduced", "full"])["p"]
+        fl = st[st["headline"]].set_index(["reduced", "full"])["p"]
         # when only one block matters, adding it to the other is significant and the reverse is not
         assert fl[(adds, "lexical+typology")] <= 0.01, (scenario, fl)
         assert fl[(not_adds, "lexical+typology")] > 0.05, (scenario, fl)
     assert set(st.columns) >= {"reduced", "full", "p", "method", "headline"}
-    assert st.loc[st["method"] == METHOD_FREEDMAN_LANE, "headline"].all()
-    assert not st.loc[st["method"] != METHOD_FREEDMAN_LANE, "headline"].any()
+    head = st[st["headline"]].set_index(["reduced", "full"])["method"]
+    # blocks of distances are tested net of the language effects
+    assert head[("lexical", "lexical+typology")] == METHOD_FREEDMAN_LANE_FE
+    assert head[("null", "lexical")] == METHOD_FREEDMAN_LANE_FE
+    assert st.loc[~st["headline"], "method"].eq(METHOD_LR).all()
+    # a comparison that adds a language-level feature is tested without them
+    st2 = set_tests(d, {"lexical": ["lex_dist"], "size": ["lex_dist", "log10_tokens_src"]}, permutations=49)
+    h2 = st2[st2["headline"]].set_index(["reduced", "full"])["method"]
+    assert h2[("lexical", "size")] == METHOD_FREEDMAN_LANE and h2[("null", "lexical")] == METHOD_FREEDMAN_LANE_FE
 
 
 def test_qap_pvalues_uniform_under_a_null_with_language_effects():
@@ -123,12 +165,13 @@ def test_explain_transfer_tables_mark_the_headline(sim):
         co = res["coefficients"]
         assert {"term", "beta", "p", "method", "headline"} <= set(co.columns)
         head = co[co["headline"]]
-        assert (head["method"] == METHOD_MRQAP).all() and (head["fit"] == "mrqap").all()
+        assert head["method"].isin([METHOD_MRQAP, METHOD_MRQAP_FE]).all() and (head["fit"] == "mrqap").all()
+        assert head.set_index("term").loc["syntax_dist", "method"] == METHOD_MRQAP_FE
         assert not co[~co["headline"]]["method"].str.startswith("mrqap").any()
         assert head.set_index("term").loc["syntax_dist", "p"] <= 0.02
         st = res["set_tests"]
         assert {"reduced", "full", "p", "method", "headline"} <= set(st.columns)
-        assert st[st["headline"]]["method"].eq(METHOD_FREEDMAN_LANE).all()
+        assert st[st["headline"]]["method"].isin([METHOD_FREEDMAN_LANE, METHOD_FREEDMAN_LANE_FE]).all()
         assert (res["lr_tests"]["method"] == "model-based-lr").all() and not res["lr_tests"]["headline"].any()
         assert {"set_a", "set_b", "diff_rmse", "ci_low", "ci_high"} <= set(res["lolo_compare"].columns)
 
@@ -178,8 +221,9 @@ def test_calibration_smoke_small_R(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="partly met: at 10 languages the MRQAP coefficient test ran at 8.8-9.6% "
-                                        "in the committed run (docs/calibration.md); 16 languages are in band")
+@pytest.mark.xfail(strict=False, reason="not yet shown at full size with language effects as nuisance (the default "
+                                        "since session 7; a 300-table pilot at 10 languages gave 4.0-6.3%); the "
+                                        "committed run without them missed 3 of 42 cells at 10 languages")
 def test_calibration_full_size_targets():
     """The issue's target: every headline test's size in [0.02, 0.08] under the three nulls (500 tables, ~25 min)."""
     tab = C.calibrate(reps=500, power_reps=200, permutations=199, seed=0,

@@ -105,3 +105,19 @@ def test_headline_permutation_rows_borrow_the_model_based_interval():
     assert h["interval_from"].iloc[0] == "ols"
     a = five_answers(model="m", coefficients=coef)[3].answer
     assert "p = 0.04 (mrqap-node-permutation)" in a and "-0.060 to -0.020 (ols)" in a
+
+
+def test_within_language_rows_keep_their_beta_and_borrow_no_interval():
+    coef = pd.DataFrame([
+        {"fit": "ols", "term": "syntax", "beta": -0.04, "se": 0.01, "ci_low": -0.06, "ci_high": -0.02, "p": 0.001,
+         "method": "wald", "headline": False, "n": 60},
+        {"fit": "ols", "term": "size_src", "beta": 0.02, "se": 0.01, "ci_low": 0.0, "ci_high": 0.04, "p": 0.04,
+         "method": "wald", "headline": False, "n": 60},
+        {"fit": "mrqap", "term": "syntax", "beta": -0.01, "p": 0.03, "method": "mrqap-dsp-fe",
+         "headline": True, "permutations": 999, "n": 60},
+        {"fit": "mrqap", "term": "size_src", "beta": 0.02, "p": 0.2, "method": "mrqap-dsp",
+         "headline": True, "permutations": 999, "n": 60}])
+    h = headline_coefficients(coef).set_index("term")
+    assert h.loc["syntax", "beta"] == -0.01 and np.isnan(h.loc["syntax", "ci_low"])
+    assert h.loc["syntax", "interval_from"] == ""
+    assert h.loc["size_src", "ci_low"] == 0.0 and h.loc["size_src", "interval_from"] == "ols"
