@@ -681,9 +681,16 @@ def _extract_cmd(bert: Path, out: Path, shard: int) -> list[str]:
             "--shard-size", str(shard), "--max-tokens", "64", "--out", str(out), "--quiet"]
 
 
+def _default_sigint() -> None:
+    # A test run started as a background job of a non-interactive shell (``make test &``) inherits
+    # SIGINT ignored, and Python keeps an inherited SIG_IGN, so a Ctrl-C test would see exit 0. Ctrl-C
+    # at a terminal reaches a process whose SIGINT is at its default: start the command that way.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _popen(cmd: list[str], **kw) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=str(REPO), env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True, **kw)
+                            text=True, start_new_session=True, preexec_fn=_default_sigint, **kw)
 
 
 def _stop_when(p: subprocess.Popen, ready: Callable[[], bool], sig: int, timeout: float = 240) -> bool:
