@@ -165,7 +165,8 @@ def run_tests(d: pd.DataFrame, *, permutations: int = 199, seed: int = 0,
         q = qap_coefficients(d, feats, design=pd_, fixed_effects=False).set_index("term")["p"]
         out["coef_syntax_mrqap_nofe"] = float(q["syntax_dist"])
     if any(t.endswith(("_fl", "_lr")) for t in tests):
-        st = set_tests(d, GROUPS, design=pd_)
+        st = set_tests(d, GROUPS, design=pd_, pairs=[("lexical", "lexical+typology"),
+                                                      ("typology", "lexical+typology"), ("null", "all")])
         head = st[st["headline"]].set_index(["reduced", "full"])["p"]
         lr = st[st["method"] == METHOD_LR].set_index(["reduced", "full"])["p"]
         out["typology_over_lexical_fl"] = float(head[("lexical", "lexical+typology")])

@@ -289,6 +289,7 @@ def set_tests(
     include_lr: bool = True,
     robust: bool = False,
     fixed_effects: bool = True,
+    pairs: Sequence[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Nested comparisons of feature sets by Freedman-Lane node permutation (+ model-based LR).
 
@@ -320,6 +321,10 @@ def set_tests(
         languages, and keeps its size when languages have effects of their
         own (docs/calibration.md). A comparison that adds a language-level
         feature (data size) is tested without them (``"freedman-lane-node"``).
+    pairs : list of (reduced, full), optional
+        Only these comparisons, in this order (names from ``groups`` or
+        ``"null"``; each ``reduced`` must be a strict subset of its ``full``).
+        Default: every nested pair.
 
     Returns
     -------
@@ -348,10 +353,13 @@ def set_tests(
     sets = {"null": [], **groups}
     E = language_effects(d) if fixed_effects else None
     within = dict(zip(union, pair_level(Xall[union].to_numpy(float), E))) if E is not None else {}
+    if pairs is None:
+        todo = [(a, b) for a, b in itertools.permutations(sets, 2) if set(sets[a]) < set(sets[b])]
+    else:
+        todo = _check_set_pairs(pairs, sets)
     rows = []
-    for (a, fa), (b, fb) in itertools.permutations(sets.items(), 2):
-        if not set(fa) < set(fb):
-            continue
+    for a, b in todo:
+        fa, fb = sets[a], sets[b]
         added = [f for f in fb if f not in fa]
         Xr = Xall[base + list(fa)].to_numpy(float)
         Xa = Xall[added].to_numpy(float)
@@ -370,6 +378,24 @@ def set_tests(
             rows.append({**common, "stat": lr, "df": q, "p": float(sps.chi2.sf(lr, q)), "method": METHOD_LR,
                          "headline": False, "permutations": 0})
     return pd.DataFrame(rows, columns=SET_TEST_COLUMNS)
+
+
+def _check_set_pairs(pairs: Sequence[tuple[str, str]], sets: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    out = []
+    for pair in pairs:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise ConfigError(f"The 'pairs' parameter takes (reduced, full) name pairs, got {pair!r}; "
+                              f"for example pairs=[('lexical', 'lexical+typology')].")
+        a, b = pair
+        unknown = [x for x in (a, b) if x not in sets]
+        if unknown:
+            raise ConfigError(f"The 'pairs' parameter names unknown feature set(s) {unknown}; "
+                              f"known: {sorted(sets)}.")
+        if not set(sets[a]) < set(sets[b]):
+            raise ConfigError(f"The 'pairs' parameter has ({a!r}, {b!r}), but set {a!r} is not a strict subset "
+                              f"of {b!r}, so they cannot be compared as nested models; swap or drop the pair.")
+        out.append((str(a), str(b)))
+    return out
 
 
 def _rss(y: np.ndarray, X: np.ndarray) -> float:

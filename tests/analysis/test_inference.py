@@ -27,7 +27,7 @@ from analysis.stats import (
     qap_coefficients,
     set_tests,
 )
-from crossling.errors import DataError
+from crossling.errors import ConfigError, DataError
 
 LANGS10 = [f"l{i}" for i in range(10)]
 
@@ -99,6 +99,25 @@ def test_nested_comparisons_point_the_right_way():
     st2 = set_tests(d, {"lexical": ["lex_dist"], "size": ["lex_dist", "log10_tokens_src"]}, permutations=49)
     h2 = st2[st2["headline"]].set_index(["reduced", "full"])["method"]
     assert h2[("lexical", "size")] == METHOD_FREEDMAN_LANE and h2[("null", "lexical")] == METHOD_FREEDMAN_LANE_FE
+
+
+def test_set_tests_pairs_restricts_to_the_named_comparisons():
+    groups = {"lexical": ["lex_dist"], "typology": ["syntax_dist", "morph_dist"],
+              "lexical+typology": ["lex_dist", "syntax_dist", "morph_dist"]}
+    d = _design("syntax", seed=3, effect_r=0.5)
+    full = set_tests(d, groups, permutations=49, seed=4)
+    want = [("typology", "lexical+typology"), ("null", "lexical")]
+    some = set_tests(d, groups, permutations=49, seed=4, pairs=want)
+    assert list(dict.fromkeys(zip(some["reduced"], some["full"]))) == want
+    # the same design (seed) gives the same p-values as in the full table
+    key = ["reduced", "full", "method"]
+    merged = some.merge(full, on=key, suffixes=("", "_all"))
+    assert len(merged) == len(some)
+    np.testing.assert_allclose(merged["p"], merged["p_all"])
+    with pytest.raises(ConfigError, match="not a strict subset"):
+        set_tests(d, groups, permutations=9, pairs=[("lexical+typology", "lexical")])
+    with pytest.raises(ConfigError, match="unknown feature set"):
+        set_tests(d, groups, permutations=9, pairs=[("lexical", "syntax")])
 
 
 def test_qap_pvalues_uniform_under_a_null_with_language_effects():
