@@ -311,6 +311,9 @@ def _explain_answer(coefficients: pd.DataFrame | None, lolo: pd.DataFrame | None
     s += ")"
     if "p" in c.columns:
         s += f"; {int((c['p'] < 0.05).sum())} of {len(c)} predictors have p < 0.05"
+        if c["p"].isna().any():
+            s += (f" ({int(c['p'].isna().sum())} without a p-value: too few languages for a permutation test "
+                  f"within languages)")
     if "n" in c.columns and c["n"].notna().any():
         s += f", n = {int(c['n'].max())} pairs"
     if lolo is not None and not lolo.empty and {"r2", "baseline_r2"} <= set(lolo.columns):

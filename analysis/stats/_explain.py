@@ -16,7 +16,6 @@ from analysis._frames import (
 )
 from analysis.stats._inference import (
     METHOD_LR,
-    METHOD_MRQAP,
     compare_lolo,
     default_set_groups,
     permutation_design,

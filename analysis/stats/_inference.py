@@ -214,7 +214,10 @@ def qap_coefficients(
         the size at 10 languages (docs/calibration.md). Features that vary
         only with one language of the pair (data size of the source) are
         spanned by those effects and are tested without them
-        (``"mrqap-dsp"``). False: every feature without them.
+        (``"mrqap-dsp"``). False: every feature without them. Where every
+        permutation reproduces the observed t (too few languages for the
+        feature's within-language part to vary, e.g. 4 languages), ``p`` is
+        NaN and a warning says so.
 
     Returns
     -------
@@ -320,7 +323,10 @@ def set_tests(
         test asks whether the added block explains transfer within
         languages, and keeps its size when languages have effects of their
         own (docs/calibration.md). A comparison that adds a language-level
-        feature (data size) is tested without them (``"freedman-lane-node"``).
+        feature (data size) is tested without them (``"freedman-lane-node"``),
+        as is a block whose within-language part is collinear with the
+        reduced model (few languages); a block that adds nothing at all gets
+        ``p = NaN``.
     pairs : list of (reduced, full), optional
         Only these comparisons, in this order (names from ``groups`` or
         ``"null"``; each ``reduced`` must be a strict subset of its ``full``).
@@ -366,11 +372,14 @@ def set_tests(
         common = {"reduced": a, "full": b, "permutations": n_perm, "n_langs": n_langs, "n": len(d)}
         q = np.linalg.matrix_rank(np.hstack([Xr, Xa])) - np.linalg.matrix_rank(Xr)
         if n_perm:
-            fe = E is not None and all(within[f] for f in added)
+            fe = E is not None and all(within[f] for f in added) and _adds_within(Xr, E, Xa)
             Xr_test = np.hstack([Xr, E]) if fe else Xr
-            F, p, q_fl = freedman_lane(y, Xr_test, Xa, design.maps, groups=design.groups if robust else None)
-            rows.append({**common, "stat": F, "df": q_fl, "p": p, "headline": True,
-                         "method": METHOD_FREEDMAN_LANE_FE if fe else METHOD_FREEDMAN_LANE})
+            method = METHOD_FREEDMAN_LANE_FE if fe else METHOD_FREEDMAN_LANE
+            if q < 1:  # the added block is collinear with the reduced one: nothing to test
+                rows.append({**common, "stat": np.nan, "df": 0, "p": np.nan, "headline": True, "method": method})
+            else:
+                F, p, q_fl = freedman_lane(y, Xr_test, Xa, design.maps, groups=design.groups if robust else None)
+                rows.append({**common, "stat": F, "df": q_fl, "p": p, "headline": True, "method": method})
         if include_lr:
             rr = _rss(y, Xr)
             rf = _rss(y, np.hstack([Xr, Xa]))
@@ -378,6 +387,19 @@ def set_tests(
             rows.append({**common, "stat": lr, "df": q, "p": float(sps.chi2.sf(lr, q)), "method": METHOD_LR,
                          "headline": False, "permutations": 0})
     return pd.DataFrame(rows, columns=SET_TEST_COLUMNS)
+
+
+def _adds_within(Xr: np.ndarray, E: np.ndarray, Xa: np.ndarray) -> bool:
+    """Whether the added block still adds columns, and leaves residual df, once the language effects are in.
+
+    With few languages the within-language part of several distances can be
+    spanned by fewer directions than the block has columns; the block is then
+    tested without the effects (and labelled so) instead of failing.
+    """
+    r_red = np.linalg.matrix_rank(np.hstack([Xr, E]))
+    r_full = np.linalg.matrix_rank(np.hstack([Xr, E, Xa]))
+    return r_full - r_red == np.linalg.matrix_rank(np.hstack([Xr, Xa])) - np.linalg.matrix_rank(Xr) \
+        and r_full < Xr.shape[0]
 
 
 def _check_set_pairs(pairs: Sequence[tuple[str, str]], sets: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:

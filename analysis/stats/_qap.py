@@ -24,6 +24,7 @@ Formulas: docs/analysis.md ("Inference that respects the pairs").
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -235,7 +236,12 @@ def mrqap_dsp(y: np.ndarray, X: np.ndarray, maps: np.ndarray, columns: Sequence[
     _check_perm_args(y, X, maps)
     n, p = X.shape
     columns = list(range(p)) if columns is None else list(columns)
-    dof = n - p
+    dof = n - _basis(X).shape[1]  # the rank, not the column count: the language effects are collinear
+    if dof < 1:
+        raise DataError(
+            f"The model is saturated: {n} pairs and {n - dof} independent columns (features, intercept and "
+            f"language effects) leave no residual degrees of freedom for a t-statistic. Use fewer features, "
+            f"more languages, or fixed_effects=False.")
     t_obs, p_out = np.empty(len(columns)), np.empty(len(columns))
     for j, k in enumerate(columns):
         Q = _basis(np.delete(X, k, axis=1))
@@ -265,8 +271,27 @@ def mrqap_dsp(y: np.ndarray, X: np.ndarray, maps: np.ndarray, columns: Sequence[
         null = np.empty(maps.shape[0])
         for a in range(0, maps.shape[0], batch):
             null[a:a + batch] = tstat(e[maps[a:a + batch]])
-        p_out[j] = _pvalue(np.array([t_obs[j]]), null[:, None])[0]
+        p_out[j] = np.nan if _degenerate(t_obs[j], null) else _pvalue(np.array([t_obs[j]]), null[:, None])[0]
     return t_obs, p_out
+
+
+def _degenerate(observed: float, null: np.ndarray) -> bool:
+    """True (and a warning) when every permutation reproduces the observed |statistic|.
+
+    With very few languages the part of a feature left after the other
+    columns can be the same under every language permutation (for example 4
+    languages, two symmetric distances and source/target effects: that part
+    is one direction, up to sign). The permutation distribution is then a
+    point and carries no evidence either way, so the p-value is NaN rather
+    than a misleading 1.
+    """
+    if not np.isfinite(observed) or not np.allclose(np.abs(null), abs(observed), rtol=1e-7, atol=1e-12):
+        return False
+    warnings.warn(
+        "A permutation test is degenerate: every language permutation gives the observed statistic (too few "
+        "languages for the tested part of the feature to vary), so its p-value is NaN. Add languages, test "
+        "fewer features, or drop the language effects (fixed_effects=False).", UserWarning, stacklevel=3)
+    return True
 
 
 def freedman_lane(y: np.ndarray, X_reduced: np.ndarray, X_added: np.ndarray, maps: np.ndarray,
@@ -328,5 +353,5 @@ def freedman_lane(y: np.ndarray, X_reduced: np.ndarray, X_added: np.ndarray, map
     null = np.empty(maps.shape[0])
     for a in range(0, maps.shape[0], batch):
         null[a:a + batch] = stat(r[maps[a:a + batch]])
-    p = float((1 + np.sum(null >= F * (1 - 1e-12))) / (1 + len(null)))
+    p = np.nan if _degenerate(F, null) else float((1 + np.sum(null >= F * (1 - 1e-12))) / (1 + len(null)))
     return F, p, int(q)

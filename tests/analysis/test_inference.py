@@ -101,6 +101,34 @@ def test_nested_comparisons_point_the_right_way():
     assert h2[("lexical", "size")] == METHOD_FREEDMAN_LANE and h2[("null", "lexical")] == METHOD_FREEDMAN_LANE_FE
 
 
+def test_fe_t_statistic_is_the_statsmodels_t_with_language_dummies():
+    """The t of a pair-level feature with language effects uses the model's rank, not its column count."""
+    import statsmodels.api as sm
+
+    d = C.simulate_table(LANGS10[:6], "both_pair", np.random.default_rng(2))
+    q = qap_coefficients(d, ["syntax_dist", "lex_dist"], permutations=19, seed=0).set_index("term")
+    z = d.assign(**{f: (d[f] - d[f].mean()) / d[f].std(ddof=0) for f in ("syntax_dist", "lex_dist")})
+    X = pd.concat([z[["syntax_dist", "lex_dist"]], pd.get_dummies(z["src"], prefix="s", drop_first=True),
+                   pd.get_dummies(z["tgt"], prefix="t", drop_first=True)], axis=1).astype(float)
+    fit = sm.OLS(z["score"].astype(float), sm.add_constant(X)).fit()
+    for f in ("syntax_dist", "lex_dist"):
+        assert q.loc[f, "method"] == METHOD_MRQAP_FE
+        assert q.loc[f, "beta"] == pytest.approx(fit.params[f], rel=1e-8)
+        assert q.loc[f, "t"] == pytest.approx(fit.tvalues[f], rel=1e-8)
+
+
+def test_a_degenerate_permutation_distribution_gives_nan_not_one():
+    # 4 languages, two symmetric distances and source/target effects: the tested part of each distance is
+    # the same direction under every permutation, so the test cannot say anything
+    d = C.simulate_table(LANGS10[:4], "both_pair", np.random.default_rng(0))
+    with pytest.warns(UserWarning, match="degenerate"):
+        q = qap_coefficients(d, ["syntax_dist", "lex_dist"], permutations=49, seed=1)
+    assert q["p"].isna().all() and np.isfinite(q["t"]).all()
+    # without the effects the same table has a proper permutation distribution
+    q0 = qap_coefficients(d, ["syntax_dist", "lex_dist"], permutations=49, seed=1, fixed_effects=False)
+    assert q0["p"].between(0, 1).all()
+
+
 def test_set_tests_pairs_restricts_to_the_named_comparisons():
     groups = {"lexical": ["lex_dist"], "typology": ["syntax_dist", "morph_dist"],
               "lexical+typology": ["lex_dist", "syntax_dist", "morph_dist"]}
@@ -240,12 +268,13 @@ def test_calibration_smoke_small_R(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="not yet shown at full size with language effects as nuisance (the default "
-                                        "since session 7; a 300-table pilot at 10 languages gave 4.0-6.3%); the "
-                                        "committed run without them missed 3 of 42 cells at 10 languages")
 def test_calibration_full_size_targets():
-    """The issue's target: every headline test's size in [0.02, 0.08] under the three nulls (500 tables, ~25 min)."""
-    tab = C.calibrate(reps=500, power_reps=200, permutations=199, seed=0,
+    """The issue's target: every headline test's size in [0.02, 0.08] under the three nulls (500 tables, ~10 min).
+
+    Met by the committed run (docs/calibration.md, seed 0: 48 of 48 headline cells, 2.6-7.8%); this reruns it
+    with another seed, so a rate near a band edge can fall outside by Monte-Carlo error (SE 1.0 point).
+    """
+    tab = C.calibrate(reps=500, power_reps=200, permutations=199, seed=1,
                       tests=[t for t, (_, h, _) in C.TESTS.items() if h])
     size = tab[(tab["kind"] == "size") & (tab["alpha"] == 0.05)]
     assert size["rate"].between(0.02, 0.08).all(), size
@@ -281,3 +310,26 @@ def test_without_complete_matrices_the_tables_have_no_headline_row(sim):
     assert not res["coefficients"]["headline"].any() and (res["coefficients"]["fit"] == "ols").all()
     st = res["set_tests"]
     assert len(st) > 0 and (st["method"] == "model-based-lr").all() and not st["headline"].any()
+
+
+def test_explain_transfer_on_four_languages_completes_and_labels_what_it_could_test():
+    """4 languages: the within-language part of several distances is too small for every FE test."""
+    import sys
+    import warnings
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import simulate
+
+    tr, fe, _ = simulate(n_langs=4, noise=0.05, src_sd=0.03, tgt_sd=0.03, seeds=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        res = explain_transfer(tr, fe, task="xnli", kinds=("ols",), permutations=99, n_boot=99, subset_sizes=(2,))
+    st = res["set_tests"]
+    head = st[st["headline"]]
+    # a block whose within-language part is collinear with the effects falls back to the plain test, labelled
+    assert head["method"].isin([METHOD_FREEDMAN_LANE, METHOD_FREEDMAN_LANE_FE]).all()
+    assert (head["method"] == METHOD_FREEDMAN_LANE).any()
+    assert head["p"].dropna().between(0, 1).all()
+    co = res["coefficients"]
+    assert co.loc[co["headline"], "p"].dropna().between(0, 1).all()

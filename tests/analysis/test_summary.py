@@ -76,6 +76,14 @@ def test_explain_answer_uses_headline_method_rows():
     assert "1 of 2 predictors have p < 0.05" in a.answer
 
 
+def test_explain_answer_counts_untestable_predictors():
+    coef = pd.DataFrame({"fit": "mrqap", "term": ["syntax", "lex", "size"], "beta": [-0.04, 0.01, 0.02],
+                         "p": [np.nan, np.nan, 0.01], "method": ["mrqap-dsp-fe", "mrqap-dsp-fe", "mrqap-dsp"],
+                         "headline": True, "n": 12})
+    a = five_answers(model="m", coefficients=coef)[3].answer
+    assert "p = nan" not in a and "1 of 3 predictors have p < 0.05 (2 without a p-value" in a
+
+
 def test_method_named_when_the_table_lacks_it():
     c = with_method(pd.DataFrame({"fit": ["ols", "mixed"], "term": ["x", "x"], "p": [0.1, 0.2]}))
     assert list(c["method"]) == ["Wald, SE clustered two-way by source and target", "Wald, mixed model"]
