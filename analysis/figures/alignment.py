@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -214,9 +215,13 @@ def typology_alignment_scatter(alignment: pd.DataFrame, features: pd.DataFrame, 
     return save_figure(fig, out)
 
 
+MANTEL_PLOT_METRICS = ("cka", "cka_lenctl", "svcca", "retrieval")
+
+
 @FIGURES.register("mantel_by_layer")
 def mantel_by_layer_plot(mantel_table: pd.DataFrame, out: str | Path, *, alpha: float = 0.05,
-                         max_panels: int = 12) -> tuple[Path, Path]:
+                         max_panels: int = 12, metrics: Sequence[str] | None = None,
+                         max_metrics: int = 4) -> tuple[Path, Path]:
     """Mantel r by layer: one compact panel per comparison (``against``), one line per metric.
 
     Plain Mantel tests are solid, partial ones (controlling for data size) dashed; filled
@@ -227,6 +232,13 @@ def mantel_by_layer_plot(mantel_table: pd.DataFrame, out: str | Path, *, alpha: 
     mantel_table : DataFrame
         Output of :func:`analysis.stats.mantel_by_layer` (``layer, against,
         metric, test, r, q``).
+
+    metrics : list of str, optional
+        Alignment metrics drawn (one colour each). Default: those of
+        :data:`MANTEL_PLOT_METRICS` in the table, else the first
+        ``max_metrics`` in name order; the table keeps every metric, the
+        figure stays readable (at most ``max_metrics`` colours, each solid
+        and dashed).
 
     Returns
     -------
@@ -242,7 +254,15 @@ def mantel_by_layer_plot(mantel_table: pd.DataFrame, out: str | Path, *, alpha: 
     strength = m.assign(a=m["r"].abs()).groupby(m["against"].astype(str))["a"].max()
     every = sorted(strength.index, key=lambda s: (not s.startswith("transfer:"), -strength[s], s))
     comps = every[:max_panels]
-    metrics = sorted(m["metric"].astype(str).unique())
+    present = sorted(m["metric"].dropna().astype(str).unique())
+    if metrics is None:
+        metrics = [x for x in MANTEL_PLOT_METRICS if x in present] or present[:max_metrics]
+    else:
+        unknown = sorted(set(metrics) - set(present))
+        if unknown:
+            raise ConfigError(f"The 'metrics' parameter names {unknown}, which the Mantel table does not have; "
+                              f"it has {present}.")
+    metrics = list(metrics)[:max_metrics]
     fig, axes = S.small_multiples(len(comps), panel=(2.9, 2.4), sharex=True, sharey=True)
     for ax, comp in zip(axes, comps):
         gc = m[m["against"].astype(str) == comp]
@@ -264,6 +284,8 @@ def mantel_by_layer_plot(mantel_table: pd.DataFrame, out: str | Path, *, alpha: 
         ax.set_ylabel("Mantel r", fontsize=8)
     S.legend_inside(axes[0], loc="lower left", fontsize=6)
     shown = f"; {len(comps)} of {len(every)} comparisons, strongest |r| first" if len(comps) < len(every) else ""
+    if len(metrics) < len(present):
+        shown += f"; metrics {', '.join(metrics)} of {len(present)}"
     fig.suptitle(f"Alignment vs each matrix by layer (filled: permutation test, BH q < {alpha}{shown})", fontsize=9)
     data = f"{int(m['n_langs'].max())} languages" if "n_langs" in m.columns else None
     if data and "permutations" in m.columns:

@@ -82,3 +82,28 @@ def test_forest_plot_draws_headline_rows_with_the_model_based_interval(tables, t
     png, _ = F.coefficient_plot(pd.concat([ols, perm], ignore_index=True), tmp_path / "forest")
     img = mpimg.imread(png)
     assert img.shape[0] > 100 and np.ptp(img[..., :3]) > 0
+
+
+def test_mantel_by_layer_draws_at_most_four_metrics(tables, tmp_path):
+    import matplotlib.pyplot as plt
+
+    mt = tables["mantel"]
+    eight = pd.concat([mt.assign(metric=name) for name in
+                       ("cka", "cka_lenctl", "pwcca", "pwcca_lenctl", "retrieval", "retrieval_lenctl", "svcca",
+                        "svcca_lenctl")], ignore_index=True)
+    seen = []
+    orig = plt.Figure.savefig
+
+    def spy(fig, *a, **k):
+        seen.append({ln.get_label() for ax in fig.axes for ln in ax.get_lines() if not ln.get_label().startswith("_")})
+        return orig(fig, *a, **k)
+
+    plt.Figure.savefig = spy
+    try:
+        F.mantel_by_layer_plot(eight, tmp_path / "m")
+    finally:
+        plt.Figure.savefig = orig
+    metrics = {lab.split(" ")[0] for lab in seen[0]}
+    assert metrics == {"cka", "cka_lenctl", "svcca", "retrieval"}
+    with pytest.raises(ConfigError, match="does not have"):
+        F.mantel_by_layer_plot(eight, tmp_path / "m2", metrics=["cka", "bogus"])
