@@ -536,6 +536,13 @@ def _sentence(
     _check_tree(words, word_lines, source)
 
     sent_id = meta.get("sent_id") or f"{name}:{index}"
+    if "\t" in sent_id or "\r" in sent_id:
+        raise _err(
+            f"sent_id {sent_id!r} contains a TAB or carriage return; a sent_id is one field without them "
+            "(fix the '# sent_id' comment).",
+            source,
+            first_line,
+        )
     if sent_id in state.sent_ids:
         raise _err(
             f"duplicate sent_id {sent_id!r} (first at line {state.sent_ids[sent_id]}); sent_id must be "

@@ -527,3 +527,10 @@ def test_pud_round_trip(pud_files: dict[str, Path], tmp_path: Path) -> None:
         first = read_conllu(pud_files[lang])
         write_conllu(first, tmp_path / f"{lang}.conllu")
         assert _strip(read_conllu(tmp_path / f"{lang}.conllu")) == _strip(first)
+
+
+def test_sent_id_with_a_tab_is_a_data_error():
+    """Found by the mutation test: a TAB in '# sent_id' parsed, then could not be written back."""
+    text = "# sent_id = f\tr1\n# text = a\n1\ta\t_\tX\t_\t_\t0\troot\t_\t_\n\n"
+    with pytest.raises(DataError, match="sent_id .* contains a TAB"):
+        parse_conllu(text, source="mut.conllu", lang="xx")
