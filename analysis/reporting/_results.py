@@ -89,6 +89,10 @@ def _export_tables(run: Path, out_dir: Path) -> dict[str, Path]:
         if not parts:
             continue
         t = pd.concat(parts, ignore_index=True)
+        if name == "pair_features" and "feature" in t.columns:
+            # per-layer internal features (cka@L3, probe_...@L5) are the alignment and probe tables again,
+            # committed beside this one; keeping them made this table 1.3M rows (3.7 MB)
+            t = t[~t["feature"].astype(str).str.contains("@L", regex=False)]
         if "metric" in t.columns:
             t = t[~t["metric"].astype(str).isin(SETTING_METRICS)]
         t = t.drop(columns=[c for c in ("langs", "command") if c in t.columns])

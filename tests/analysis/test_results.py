@@ -619,3 +619,16 @@ def test_md_table():
     t = md_table(pd.DataFrame({"a": ["x|y"], "b": [np.nan]}))
     assert "x\\|y" in t and t.splitlines()[2] == "| x\\|y |  |"
     assert "_(2 more rows in the table file)_" in md_table(pd.DataFrame({"a": range(5)}), max_rows=3)
+
+
+def test_committed_pair_features_leave_out_the_per_layer_internal_features(tmp_path):
+    from analysis.reporting._results import _export_tables
+
+    run = tmp_path / "run"
+    (run / "typology").mkdir(parents=True)
+    pd.DataFrame({"lang_a": ["de", "de", "de"], "lang_b": ["en", "en", "en"],
+                  "feature": ["grambank_syntax", "cka@L3", "probe_upos_linear_accuracy@L5"],
+                  "value": [0.3, 0.7, 0.9], "source": ["grambank", "alignment", "probes"]}
+                 ).to_parquet(run / "typology" / "pair_features.parquet")
+    out = _export_tables(run, tmp_path / "tables")
+    assert list(pd.read_csv(out["pair_features"])["feature"]) == ["grambank_syntax"]
