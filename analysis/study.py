@@ -11,6 +11,7 @@ time and peak memory, then writes the HTML report and ``docs/RESULTS.md``::
     <out>/transfer/                  transfer.run (POS, NER, NLI; 10 languages; zero/few-shot; 3 seeds)
     <out>/attribution/               transfer.attribute units (morphological probes)
     <out>/typology/                  analysis.typology (pair features incl. internal similarity)
+    <out>/transfer-finetune/         transfer.run with finetune_config (fine-tuned transfer), when set
     <out>/report.html, <out>/analysis/   analysis.report
     <out>/stages.csv                 stage, seconds, peak RSS, exit code, command
     docs/RESULTS.md + docs/results/  analysis.results (numbers generated from the tables)
@@ -47,7 +48,7 @@ from crossling.tables import write_table
 __all__ = ["StudyConfig", "STAGES", "plan", "run_study", "build_parser", "parse_config", "main"]
 
 #: The study's stages, in the order they run.
-STAGES = ("extract", "align", "probes", "transfer", "attribution", "typology", "report", "results")
+STAGES = ("extract", "align", "probes", "transfer", "attribution", "typology", "finetune", "report", "results")
 PUD_LANGS = ["ar", "cs", "de", "en", "es", "fi", "fr", "hi", "id", "it", "ja", "ko", "pt", "ru", "tr", "zh"]
 
 
@@ -78,10 +79,19 @@ class StudyConfig:
         model's alignment (its levels are always computed).
     probe_tasks : str
         Comma-separated probe tasks of ``probes.train``.
-    probe_args, transfer_args, attribution_args, report_args : list of str
-        Extra command-line arguments of those stages.
+    align_args, probe_args, transfer_args, attribution_args, report_args : list of str
+        Extra command-line arguments of those stages (``align_args`` go to every
+        alignment step, e.g. ``[--cca-null-draws, "0", --no-length-control]`` to
+        drop the alignment's most expensive extras).
     transfer_config : str
         YAML config of ``transfer.run``.
+    finetune_config : str or None
+        A second ``transfer.run`` config, normally with ``regime: finetune``
+        (configs/transfer-finetune-topn.yaml on CPUs; configs/transfer-finetune-gpu.yaml
+        on a GPU), written to ``<out>/transfer-finetune``; the report then compares the
+        regimes ("Does the explanation depend on the regime?"). None: no such stage.
+    finetune_args : list of str
+        Extra command-line arguments of that stage.
     attribution_tasks : str
         Comma-separated tasks of ``transfer.attribute units``.
     attribution_layers : str
@@ -93,7 +103,8 @@ class StudyConfig:
     results_title, results_note : str
         Title and status paragraph of the results page.
     stages : list of str
-        Stages to run, a subset of extract, align, probes, transfer, attribution, typology, report, results.
+        Stages to run, a subset of extract, align, probes, transfer, attribution, typology, finetune, report,
+        results.
     threads : int or None
         torch threads per stage.
     quiet : bool
@@ -110,10 +121,13 @@ class StudyConfig:
     n_permutations: int = 200
     n_bootstrap: int = 200
     control_resampling: bool = False
+    align_args: list[str] = field(default_factory=list)
     probe_tasks: str = "upos,deprel,tree-depth,head-distance,morph:all"
     probe_args: list[str] = field(default_factory=lambda: ["--control", "--mdl", "--cross-lingual"])
     transfer_config: str = "configs/transfer-xtreme.yaml"
     transfer_args: list[str] = field(default_factory=list)
+    finetune_config: str | None = None
+    finetune_args: list[str] = field(default_factory=list)
     attribution_tasks: str = "morph:Number,morph:Case,morph:Gender,morph:Tense,morph:Person"
     attribution_layers: str = "0,4,8,12"
     attribution_args: list[str] = field(default_factory=list)
@@ -181,7 +195,8 @@ def plan(cfg: StudyConfig) -> list[Stage]:
         steps.append(Stage("align", [*py, "representations.align", "--activations", str(stores[m]), "--out", str(a),
                                      "--metric", cfg.align_metrics, "--layers", "all",
                                      "--n-permutations", str(cfg.n_permutations if resample else 0),
-                                     "--n-bootstrap", str(cfg.n_bootstrap if resample else 0), *thr], a))
+                                     "--n-bootstrap", str(cfg.n_bootstrap if resample else 0), *thr,
+                                     *cfg.align_args], a))
     p = out / "probes"
     cmd = [*py, "probes.train", "--activations", str(stores[cfg.model]), "--out", str(p), "--tasks", cfg.probe_tasks,
            "--layers", "all", *cfg.probe_args, "--quiet", *thr]
@@ -201,6 +216,12 @@ def plan(cfg: StudyConfig) -> list[Stage]:
                                     "--out", str(ty), "--alignment",
                                     str(out / f"align-{_slug(cfg.model)}" / "alignment.parquet"),
                                     "--probes", str(p / "probes.parquet"), "--model", cfg.model], ty))
+    if cfg.finetune_config:
+        # after the stages whose step numbers existing runs already recorded (markers are per step)
+        ft = out / "transfer-finetune"
+        steps.append(Stage("finetune", [*py, "transfer.run", "--config", cfg.finetune_config, "--model", cfg.model,
+                                        "--data-dir", data, "--out", str(ft), "--no-progress",
+                                        *cfg.finetune_args], ft))
     steps.append(Stage("report", [*py, "analysis.report", "--run", str(out), "--model", cfg.model,
                                   *cfg.report_args], out / "report.html"))
     steps.append(Stage("results", [*py, "analysis.results", "--run", str(out), "--out", cfg.results_md,

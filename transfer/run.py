@@ -74,6 +74,10 @@ class TransferConfig:
         Languages; every ordered pair (and the diagonal) is a source -> target cell.
     shots : list of int
         Target examples for few-shot continuation; 0 is zero-shot.
+    fewshot_sources : list of str or None
+        Sources whose few-shot cells (k > 0) are run; every source keeps its
+        zero-shot cells. None (default): every source. For grids where a few-shot
+        cell is expensive (the finetune regime on CPUs).
     seeds : list of int
     regime : {"head", "finetune"}
     layer : str
@@ -135,6 +139,7 @@ class TransferConfig:
     tasks: list[str] = field(default_factory=lambda: ["pos", "ner", "nli"])
     langs: list[str] = field(default_factory=lambda: list(DEFAULT_LANGS))
     shots: list[int] = field(default_factory=lambda: [0, 10, 50, 100, 250, 500, 1000])
+    fewshot_sources: list[str] | None = None
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     regime: str = "head"
     layer: str = "8"
@@ -203,6 +208,12 @@ class TransferConfig:
             raise ConfigError("The 'langs' parameter is empty; give at least one language code.")
         if len(set(self.langs)) != len(self.langs):
             raise ConfigError(f"The 'langs' parameter lists a language twice: {self.langs}.")
+        if self.fewshot_sources is not None:
+            self.fewshot_sources = canonical_codes(self.fewshot_sources, param="fewshot_sources")
+            stray = [c for c in self.fewshot_sources if c not in self.langs]
+            if stray:
+                raise ConfigError(f"The 'fewshot_sources' parameter names {stray}, which are not in 'langs' "
+                                  f"{self.langs}; give a subset of 'langs' (or leave it out: every source).")
         if not self.shots or any(k < 0 for k in self.shots):
             raise ConfigError(f"The 'shots' parameter must be non-negative integers, got {self.shots}.")
         if not self.seeds:
@@ -334,7 +345,7 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
         )
         if cfg.regime == "head":
             _check_shots(cfg, fs)
-        cells = make_grid(cfg.tasks, cfg.langs, cfg.shots, cfg.seeds)
+        cells = make_grid(cfg.tasks, cfg.langs, cfg.shots, cfg.seeds, fewshot_sources=cfg.fewshot_sources)
         hashed = [(c, c.hash(spec)) for c in cells]
         store = CellStore(out)
         done = store.done_set()
@@ -347,8 +358,9 @@ def run(cfg: TransferConfig, *, log: Any = None) -> pd.DataFrame:
         order = {t: i for i, t in enumerate(cfg.tasks)}
         batches.sort(key=lambda b: (order[b.task], b.seed, b.src))
         progress = Progress(len(hashed), skipped=len(hashed) - len(todo), enabled=cfg.progress)
+        few = "" if cfg.fewshot_sources is None else f", k > 0 only from {','.join(cfg.fewshot_sources)}"
         log(f"[transfer] {len(hashed)} cells ({len(cfg.tasks)} tasks x {len(cfg.langs)}x{len(cfg.langs)} pairs x "
-            f"{len(set(cfg.shots))} shots x {len(cfg.seeds)} seeds), {len(hashed) - len(todo)} already done, "
+            f"{len(set(cfg.shots))} shots x {len(cfg.seeds)} seeds{few}), {len(hashed) - len(todo)} already done, "
             f"{len(batches)} batches on backend {cfg.backend!r}")
 
         def on_done(batch: Batch, outcomes: list[dict[str, Any]], error: str | None) -> None:
@@ -426,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (``python -m transfer.run``)."""
     cfg, args = parse_config(argv)
     if args.dry_run:
-        n = len(cfg.tasks) * len(cfg.langs) ** 2 * len(set(cfg.shots)) * len(cfg.seeds)
+        n = len(make_grid(cfg.tasks, cfg.langs, cfg.shots, cfg.seeds, fewshot_sources=cfg.fewshot_sources))
         return print_dry_run(cfg, f"{n} cells")
     run(cfg)
     return 0

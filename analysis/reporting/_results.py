@@ -41,6 +41,7 @@ from analysis.reporting._sections_transfer import (
     _fewshot_section,
     _mantel_section,
     _recommender_section,
+    _regimes_section,
     _transfer_section,
 )
 from analysis.summary import SETTING_METRICS, caveats, five_answers
@@ -65,6 +66,8 @@ TRACE_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "coefficients": (("analysis/coefficients_*.parquet",), "5"),
     "feature_sets": (("analysis/feature_sets_*.parquet",), "5"),
     "mantel": (("analysis/mantel.parquet", "analysis/mantel_typology_transfer.parquet"), "6"),
+    "transfer_finetune": (("transfer-finetune/transfer.parquet",), "5b"),
+    "regimes": (("analysis/regimes.parquet", "analysis/regime_verdicts.parquet"), "5b"),
     "fewshot_laws": (("analysis/fewshot_laws.parquet",), "7"),
     "ndcg": (("analysis/ndcg_*.parquet",), "8"),
     "attribution": (("attribution/overlap.parquet",), "9"),
@@ -225,6 +228,7 @@ def write_results(run: str | Path, out: str | Path, fig_dir: str | Path, *, mode
     _control_section(doc, model, control, facts)
     tr = section(_transfer_section, ["transfer"], doc, run, model)
     fsets = section(_explain_section, ["coefficients", "feature_sets", "pair_features"], doc, run)
+    section(_regimes_section, ["regimes", "transfer_finetune"], doc, run)
     section(_mantel_section, ["mantel"], doc, run)
     laws = section(_fewshot_section, ["fewshot_laws"], doc, run)
     section(_recommender_section, ["ndcg"], doc, run)

@@ -52,6 +52,19 @@ def _models_section(doc: _Doc, run: Path, model: str, control: str | None) -> No
     _stages(doc, run)
 
 
+def _finetune_configured(run: Path) -> bool:
+    """Whether the run's saved study config asks for the optional ``finetune`` stage."""
+    p = run / "study.config.yaml"
+    if not p.is_file():
+        return False
+    from crossling.config import load_yaml
+
+    try:
+        return bool((load_yaml(p) or {}).get("finetune_config"))
+    except Exception:  # noqa: BLE001 - an unreadable config only loses this note
+        return False
+
+
 def _stages(doc: _Doc, run: Path) -> None:
     doc.add("### Run time and peak memory of each stage")
     bench = doc.md_path.parent / "bench-study.md"
@@ -100,7 +113,10 @@ def _stages(doc: _Doc, run: Path) -> None:
         if len(bad):
             notes.append("step(s) " + ", ".join(f"{r.step} ({r.stage})" for r in bad.itertuples())
                          + " exited with an error, so the run is incomplete")
-    missing = [s for s in STAGES if s not in set(t["stage"].astype(str))]
+    planned = list(STAGES)
+    if "finetune" in planned and not _finetune_configured(run):
+        planned.remove("finetune")  # optional: planned only with a finetune_config
+    missing = [s for s in planned if s not in set(t["stage"].astype(str))]
     if missing:
         notes.append("stage(s) " + ", ".join(f"`{s}`" for s in missing) + " are not in the stage table, so the "
                      "total does not include them" + (" (`results` writes this file and records its own time "

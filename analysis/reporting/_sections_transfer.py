@@ -113,6 +113,34 @@ def _explain_section(doc: _Doc, run: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _regimes_section(doc: _Doc, run: Path) -> pd.DataFrame | None:
+    """Section 5b: the transfer regimes side by side (``analysis/regimes.parquet``, written by the report)."""
+    an = run / "analysis"
+    tab = _read(an / "regimes.parquet")
+    if tab is None:
+        return None  # a run with one regime: nothing to compare, no section
+    doc.add("### 5b. Does the explanation depend on the regime?")
+    doc.add("The same languages and tasks measured with frozen-encoder heads (`head`) and with fine-tuning "
+            "(`finetune`), both at k = 0. `typology_beyond_lexical` and `lexical_beyond_typology` are the "
+            "Freedman-Lane statistics and headline permutation p-values of section 5 run on each regime's "
+            "matrix; `alignment_best_layer` is the strongest Mantel r between the internal alignment and that "
+            "matrix (p = its BH q over layers); `rank_agreement` is the Spearman correlation of the zero-shot "
+            "pair scores with the head regime's.")
+    shown = tab.copy()
+    wide = shown.pivot_table(index=["task", "quantity"], columns="regime", values="value", aggfunc="first")
+    order = [r for r in dict.fromkeys(shown["regime"].astype(str)) if r in wide.columns]
+    doc.add("Values:\n\n" + md_table(wide[order].reset_index(), max_rows=60))
+    pv = shown[shown["p"].notna()].pivot_table(index=["task", "quantity"], columns="regime", values="p",
+                                               aggfunc="first")
+    if not pv.empty:
+        doc.add("p-values (BH q for the alignment rows):\n\n"
+                + md_table(pv[[r for r in order if r in pv.columns]].reset_index(), max_rows=60))
+    ver = _read(an / "regime_verdicts.parquet")
+    if ver is not None:
+        doc.add("Same conclusion in every regime (at the report's alpha)?\n\n" + md_table(ver, max_rows=30))
+    return tab
+
+
 def _mantel_section(doc: _Doc, run: Path) -> pd.DataFrame | None:
     an = run / "analysis"
     mt = _read(an / "mantel.parquet")

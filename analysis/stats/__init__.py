@@ -19,6 +19,8 @@ Public surface of the statistics layer (implementation in private modules):
 - Mantel tests between language x language matrices: :func:`mantel`,
   :func:`partial_mantel`, :func:`mantel_by_layer`, :func:`mantel_pairs`,
   :func:`bh_fdr`.
+- Regimes side by side (issue #16): :func:`compare_regimes` (levels, set
+  tests and alignment Mantel tests per transfer regime), :func:`regime_verdicts`.
 - The few-shot law ``score = a + b log(k + c)``: :func:`fit_law`,
   :func:`fit_laws`, :func:`k_for_score`, :func:`extrapolation_error`.
 
@@ -89,6 +91,7 @@ from analysis.stats._models import (
     lolo_folds,
     vif_table,
 )
+from analysis.stats._regimes import REGIME_COLUMNS, REGIME_QUESTIONS, compare_regimes, regime_verdicts
 
 __all__ = [
     "COEF_COLUMNS",
@@ -105,6 +108,10 @@ __all__ = [
     "bh_fdr",
     "compare_feature_sets",
     "compare_lolo",
+    "compare_regimes",
+    "REGIME_COLUMNS",
+    "REGIME_QUESTIONS",
+    "regime_verdicts",
     "default_feature_groups",
     "default_predictors",
     "default_set_groups",

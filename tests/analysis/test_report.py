@@ -211,3 +211,30 @@ def test_saved_config_is_resolved(report):
     run, _ = report
     saved = yaml.safe_load((run / "analysis" / "report.config.yaml").read_text())
     assert saved["out"] == str(run / "report.html") and saved["run"] == str(run)
+
+
+def test_a_second_regime_gets_the_regime_comparison(sim, tmp_path):
+    """A run with head and finetune tables: the main analysis stays on head; the regimes are compared."""
+    from crossling.tables import write_table
+
+    run = sim.make_run(tmp_path / "r")
+    tr = read_table(run / "transfer" / "transfer.parquet")
+    tr["regime"] = tr["regime"].replace({"zero-shot": "head", "few-shot": "head"})
+    write_table(tr, run / "transfer" / "transfer")
+    ft = tr[tr["k"] == 0].assign(regime="finetune", layer="last")
+    ft["value"] = ft["value"] + 0.05
+    (run / "transfer-finetune").mkdir()
+    write_table(ft, run / "transfer-finetune" / "transfer")
+    assert run_main(main, ["--run", str(run), "--permutations", "19", "--no-mixed", "--tasks", "xnli"]) == 0
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "Does the explanation depend on the regime?" in page
+    assert "task xnli: regime &#x27;head&#x27;" in page  # the selection note: head is the main analysis
+    reg = read_table(run / "analysis" / "regimes.parquet")
+    assert list(dict.fromkeys(reg["regime"])) == ["head", "finetune"]
+    lv = reg[reg["quantity"] == "zero_shot"].set_index("regime")["value"]
+    assert lv["finetune"] - lv["head"] == pytest.approx(0.05, abs=1e-9)
+    # a shifted copy ranks the pairs identically
+    assert reg[reg["quantity"] == "rank_agreement"]["value"].iloc[0] == pytest.approx(1.0)
+    assert {"typology_beyond_lexical", "alignment_best_layer"} <= set(reg["quantity"])
+    v = read_table(run / "analysis" / "regime_verdicts.parquet")
+    assert v.loc[v["head"] != "n/a", "same"].all()

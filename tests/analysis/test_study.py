@@ -38,7 +38,8 @@ def _arg(cmd: list[str], flag: str) -> str:
 def test_plan_has_every_stage_with_its_command(tmp_path):
     cfg = make_cfg(tmp_path, limit=50, threads=2)
     steps = plan(cfg)
-    assert [s.name for s in steps] == ORDER and set(ORDER) == set(STAGES)
+    # the finetune stage is planned only with a finetune_config (test below)
+    assert [s.name for s in steps] == ORDER and set(ORDER) == set(STAGES) - {"finetune"}
     modules = {s.name: s.command[2] for s in steps}
     assert modules == {"extract": "probes.extract", "align": "representations.align", "probes": "probes.train",
                        "transfer": "transfer.run", "attribution": "transfer.attribute", "typology": "analysis.typology",
@@ -67,6 +68,27 @@ def test_plan_has_every_stage_with_its_command(tmp_path):
     assert _arg(res, "--control-model") == CTRL and _arg(res, "--out") == str(tmp_path / "docs" / "RESULTS.md")
     for cmd in (ext, ext_c, al, al_c, pr, at):
         assert _arg(cmd, "--threads") == "2"
+
+
+def test_plan_with_a_finetune_config_adds_the_stage_after_the_old_step_numbers(tmp_path):
+    fcfg = tmp_path / "ft.yaml"
+    fcfg.write_text("regime: finetune\nlangs: [en, de]\n")
+    without = plan(make_cfg(tmp_path))
+    steps = plan(make_cfg(tmp_path, finetune_config=str(fcfg), finetune_args=["--shots", "0"]))
+    names = [s.name for s in steps]
+    assert names == ORDER[:-2] + ["finetune", "report", "results"]
+    # the stages before it keep their step numbers: markers of an existing run stay valid
+    assert [s.command for s in steps[:len(ORDER) - 2]] == [s.command for s in without[:len(ORDER) - 2]]
+    ft = steps[names.index("finetune")].command
+    assert ft[2] == "transfer.run" and _arg(ft, "--config") == str(fcfg) and _arg(ft, "--model") == MODEL
+    assert _arg(ft, "--out") == str(tmp_path / "run" / "transfer-finetune") and ft[-2:] == ["--shots", "0"]
+
+
+def test_align_args_reach_every_alignment_step_only(tmp_path):
+    steps = plan(make_cfg(tmp_path, align_args=["--cca-null-draws", "0", "--no-length-control"]))
+    for st in steps:
+        has = st.command[-3:] == ["--cca-null-draws", "0", "--no-length-control"]
+        assert has == (st.name == "align"), st.name
 
 
 def test_plan_without_control(tmp_path):

@@ -81,6 +81,17 @@ def test_cell_hash_is_content_addressed():
                          [0, 1, 2])) == 3 * 100 * 7 * 3
 
 
+def test_fewshot_sources_keep_every_zero_shot_cell():
+    langs = ["en", "de", "fr"]
+    cells = make_grid(["pos"], langs, [0, 10, 100], [0], fewshot_sources=["en"])
+    assert {(c.src, c.tgt) for c in cells if c.k == 0} == {(a, b) for a in langs for b in langs}
+    assert {c.src for c in cells if c.k > 0} == {"en"} and len(cells) == 9 + 3 * 2
+    # the cells are the same cells (same hashes) as in the full grid: a later full run reuses them
+    spec = RunSpec(model="m", regime="finetune", layer="last")
+    full = {c.hash(spec) for c in make_grid(["pos"], langs, [0, 10, 100], [0])}
+    assert {c.hash(spec) for c in cells} <= full
+
+
 def test_failures_are_recorded_and_grid_continues(tmp_path, monkeypatch):
     import transfer.regimes.head as R
 
@@ -124,6 +135,7 @@ def test_softmax_mix_head(tmp_path):
     ({"backend": "mpi"}, "Unknown execution backend"),
     ({"langs": ["en", "en"]}, "twice"),
     ({"test_fraction": 1.5}, "test_fraction"),
+    ({"fewshot_sources": ["sw"]}, "'fewshot_sources' parameter names"),
 ])
 def test_config_errors(tmp_path, over, match):
     with pytest.raises(ConfigError, match=match):

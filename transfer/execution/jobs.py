@@ -98,7 +98,8 @@ class Batch:
 
 
 def make_grid(tasks: list[str], langs: dict[str, list[str]] | list[str], shots: list[int],
-              seeds: list[int], *, targets: dict[str, list[str]] | None = None) -> list[Cell]:
+              seeds: list[int], *, targets: dict[str, list[str]] | None = None,
+              fewshot_sources: list[str] | None = None) -> list[Cell]:
     """Every (task, src, tgt, k, seed), in a stable order.
 
     Parameters
@@ -110,6 +111,9 @@ def make_grid(tasks: list[str], langs: dict[str, list[str]] | list[str], shots: 
     seeds : list of int
     targets : dict, optional
         Targets per task when they differ from the sources.
+    fewshot_sources : list of str, optional
+        Sources whose k > 0 cells are made; every source keeps its k = 0 cells.
+        None: every source.
     """
     out: list[Cell] = []
     for t in tasks:
@@ -119,6 +123,8 @@ def make_grid(tasks: list[str], langs: dict[str, list[str]] | list[str], shots: 
             for seed in seeds:
                 for g in tgt_langs:
                     for k in sorted(set(shots)):
+                        if k > 0 and fewshot_sources is not None and s not in fewshot_sources:
+                            continue
                         out.append(Cell(t, s, g, int(k), int(seed)))
     return out
 

@@ -1,0 +1,108 @@
+"""compare_regimes / regime_verdicts: levels and explanations of transfer per regime (issue #16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.stats import REGIME_COLUMNS, compare_regimes, regime_verdicts
+from crossling.errors import ConfigError, DataError
+
+
+def _two_regimes(sim):
+    """head: only syntax drives transfer; finetune: only lexical similarity does (same languages, features)."""
+    _, features, _ = sim.simulate(seed=0)
+    rng = np.random.default_rng(1)
+    from analysis._frames import features_wide
+
+    wide = features_wide(features)
+    rows = []
+    for regime, coef in (("head", {"syntax_dist": -0.06}), ("finetune", {"lex_sim": 0.08})):
+        score = 0.5 + sum(c * wide[f] for f, c in coef.items()) + rng.normal(0, 0.01, len(wide))
+        for (src, tgt), y in zip(wide[["src", "tgt"]].itertuples(index=False), score):
+            rows.append(("sim-model", regime, "8", "xnli", src, tgt, 0, 0, "accuracy", float(y), 1000, 500))
+        for i, lang in enumerate(sorted(set(wide["src"]))):
+            rows.append(("sim-model", regime, "8", "xnli", lang, lang, 0, 0, "accuracy",
+                         (0.9 if regime == "head" else 0.95) + 0.001 * i, 1000, 500))
+    cols = ["model", "regime", "layer", "task", "src", "tgt", "k", "seed", "metric", "value", "n_train", "n_test"]
+    return pd.DataFrame(rows, columns=cols), features
+
+
+def test_levels_are_the_means_of_the_diagonal_and_the_off_diagonal(sim):
+    transfer, _ = _two_regimes(sim)
+    out = compare_regimes(transfer, permutations=9)
+    assert list(out.columns) == REGIME_COLUMNS
+    for regime in ("head", "finetune"):
+        t = transfer[transfer["regime"] == regime]
+        same = t["src"] == t["tgt"]
+        got = out[(out["regime"] == regime)].set_index("quantity")["value"]
+        assert got["in_language"] == pytest.approx(t[same]["value"].mean())
+        assert got["zero_shot"] == pytest.approx(t[~same]["value"].mean())
+    # head comes first: it is the reference of the rank agreement
+    assert list(dict.fromkeys(out["regime"])) == ["head", "finetune"]
+    ra = out[out["quantity"] == "rank_agreement"]
+    assert list(ra["regime"]) == ["finetune"] and ra["n"].iloc[0] == 90
+
+
+def test_a_planted_change_of_explanation_is_found_and_flagged(sim):
+    transfer, features = _two_regimes(sim)
+    out = compare_regimes(transfer, features, permutations=299, seed=0)
+    p = out.set_index(["regime", "quantity"])["p"]
+    # planted effects reach the smallest p of 299 permutations; the nulls are 5% tests, so a null p
+    # below 0.05 happens (this seed gives 0.045): the checks use alpha = 0.01
+    assert p[("head", "typology_beyond_lexical")] < 0.01
+    assert p[("head", "lexical_beyond_typology")] > 0.01
+    assert p[("finetune", "lexical_beyond_typology")] < 0.01
+    assert p[("finetune", "typology_beyond_lexical")] > 0.01
+    assert (out.loc[out["quantity"].str.endswith("_lexical") | out["quantity"].str.endswith("_typology"),
+                    "method"] == "freedman-lane-node-fe").all()
+    v = regime_verdicts(out, alpha=0.01).set_index("question")
+    assert v.loc["typology explains transfer beyond lexical similarity", "head"] == "yes"
+    assert v.loc["typology explains transfer beyond lexical similarity", "finetune"] == "no"
+    assert not v.loc["typology explains transfer beyond lexical similarity", "same"]
+    assert not v.loc["lexical similarity explains transfer beyond typology", "same"]
+    # the pair ranking differs between the regimes: a syntax-driven and a lexicon-driven matrix
+    rho = out[out["quantity"] == "rank_agreement"]["value"].iloc[0]
+    assert abs(rho) < 0.6
+
+
+def test_the_same_table_under_two_names_agrees_everywhere(sim):
+    transfer, features = _two_regimes(sim)
+    head = transfer[transfer["regime"] == "head"]
+    both = pd.concat([head, head.assign(regime="finetune")], ignore_index=True)
+    out = compare_regimes(both, features, permutations=49)
+    assert out[out["quantity"] == "rank_agreement"]["value"].iloc[0] == pytest.approx(1.0)
+    v = regime_verdicts(out)
+    assert v.loc[v["head"] != "n/a", "same"].all()
+
+
+def test_alignment_rows_find_the_layers_that_track_transfer(sim):
+    transfer, features = _two_regimes(sim)
+    align = sim.simulate_alignment(features, feature="syntax_dist", layers=range(5), strong=(3, 4))
+    out = compare_regimes(transfer[transfer["regime"] == "head"], alignment=align, permutations=199)
+    best = out[out["quantity"] == "alignment_best_layer"].iloc[0]
+    assert best["p"] < 0.05 and best["value"] > 0  # higher similarity where syntax is closer: better transfer
+    assert "layer 3" in best["detail"] or "layer 4" in best["detail"]
+    n_sig = out[out["quantity"] == "alignment_layers_significant"]["value"].iloc[0]
+    assert 1 <= n_sig <= 3
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    ({"regimes": ["fine-tune"]}, ConfigError, "'regimes' parameter names ['fine-tune']"),
+    ({"tasks": ["pos"]}, ConfigError, "'tasks' parameter names ['pos']"),
+    ({"permutations": 0}, ConfigError, "'permutations' parameter must be >= 1"),
+])
+def test_bad_arguments_name_the_parameter(sim, kwargs, exc, words):
+    transfer, _ = _two_regimes(sim)
+    with pytest.raises(exc) as e:
+        compare_regimes(transfer, **kwargs)
+    assert words in str(e.value)
+
+
+def test_a_table_without_regimes_is_a_data_error(sim):
+    transfer, _ = _two_regimes(sim)
+    with pytest.raises(DataError, match="no 'regime' column"):
+        compare_regimes(transfer.drop(columns=["regime"]))
+    with pytest.raises(ConfigError, match="'alpha'"):
+        regime_verdicts(compare_regimes(transfer, permutations=9), alpha=1.5)
