@@ -71,6 +71,25 @@ def test_cached_lower_states_equal_a_fresh_forward_pass(tiny_bert_dir, xtreme_di
     assert n_trainable == n_top
 
 
+@pytest.mark.parametrize("task_name, top_n", [("pos", None), ("pos", 1), ("nli", 1)])
+def test_length_sorted_prediction_keeps_the_input_order(tiny_bert_dir, xtreme_dir, task_name, top_n):
+    """predict() batches by length; every example still gets its own prediction, in the input order."""
+    import torch
+
+    from transfer.tasks import get_task
+
+    sents = list(get_task(task_name).pools(xtreme_dir, "en", pool_cap=12).train)
+    m = _model(tiny_bert_dir, task_name, top_n=top_n)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        m.head.weight.normal_(0, 1.0)  # a head whose argmax depends on the input
+    batched = m.predict(sents, batch_size=5)
+    one_by_one = [m.predict([s], batch_size=1)[0] for s in sents]
+    assert batched == one_by_one
+    assert [len(p) for p in batched] == [len(get_task(task_name).gold(s)) for s in sents]
+    assert len({tuple(p) for p in batched}) > 1
+
+
 def test_top_n_with_all_blocks_equals_full_finetuning(tiny_bert_dir, xtreme_dir):
     """top_n = L (cache = embedding output) follows the same trajectory as full fine-tuning with frozen embeddings."""
     from transfer.tasks import get_task

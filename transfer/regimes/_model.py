@@ -209,6 +209,7 @@ class TaskModel:
             raise ConfigError("lower_states() needs a top-N model (top_n set).")
         split, lower_blocks, embeddings = self._frozen
         todo = list({_sentence_key(s): s for s in sents if _sentence_key(s) not in self.cache}.values())
+        todo = [todo[i] for i in self._by_length(todo)]  # batches of similar length: little padding
         for lo in range(0, len(todo), batch_size):
             chunk = todo[lo: lo + batch_size]
             toks, ids, mask = self._batch_inputs(chunk)
@@ -369,17 +370,23 @@ class TaskModel:
         """Predicted labels per example (one per word, or one per pair)."""
         import torch
 
-        out: list[list[str]] = []
+        out: list[list[str]] = [[] for _ in sents]
+        order = self._by_length(sents)  # batches of similar length: little padding (same predictions)
         self.encoder.eval()
         with torch.no_grad():
             for lo in range(0, len(sents), batch_size):
-                units, counts = self._forward(sents[lo: lo + batch_size])
+                idx = order[lo: lo + batch_size]
+                units, counts = self._forward([sents[i] for i in idx])
                 pred = self.head(units).argmax(-1).cpu().numpy()
                 pos = 0
-                for c in counts:
-                    out.append([self.task.labels[int(p)] for p in pred[pos: pos + c]])
+                for i, c in zip(idx, counts):
+                    out[i] = [self.task.labels[int(p)] for p in pred[pos: pos + c]]
                     pos += c
         return out
+
+    def _by_length(self, sents: list[Sentence]) -> list[int]:
+        """Positions of ``sents`` by descending character length (a cheap proxy of the token count)."""
+        return sorted(range(len(sents)), key=lambda i: -(len(sents[i].text) + len(sents[i].text_b or "")))
 
 
 class _null_context:
