@@ -181,6 +181,54 @@ def test_regime_top_n_caches_states_on_disk_and_verifies_them(tmp_path, tiny_ber
     np.testing.assert_allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_saved_source_models_are_reloaded_not_retrained(tmp_path, tiny_bert_dir, xtreme_dir, monkeypatch):
+    """A later run that adds few-shot cells reloads each top-N source model: same numbers, no source training."""
+    from crossling.config import load_config
+    from transfer.regimes._model import TaskModel
+    from transfer.run import TransferConfig, run
+
+    def cfg(out, shots):
+        return load_config(TransferConfig, None, {
+            "model": str(tiny_bert_dir), "tasks": ["pos"], "langs": ["en", "de"], "shots": shots, "seeds": [0],
+            "regime": "finetune", "data_dir": str(xtreme_dir), "out": str(out), "backend": "serial",
+            "progress": False, "figures": False, "train_cap": 10, "test_cap": 6,
+            "finetune": {"top_n": 1, "min_steps": 3, "fewshot_min_steps": 1, "batch_size": 4, "eval_every": 2,
+                         "max_length": 48, "device": "cpu"}})
+
+    calls: list[int] = []
+    real_train = TaskModel.train
+
+    def counting(self, sents, **kw):
+        calls.append(len(sents))
+        return real_train(self, sents, **kw)
+
+    monkeypatch.setattr(TaskModel, "train", counting)
+    run(cfg(tmp_path / "a", [0]), log=lambda m: None)
+    models = sorted((tmp_path / "a" / "ft-models").glob("*.pt"))
+    assert len(models) == 2 and all(m.with_suffix(".sha256").is_file() for m in models)
+    assert len(calls) == 2  # one source fine-tuning per source
+    calls.clear()
+    df = run(cfg(tmp_path / "a", [0, 2]), log=lambda m: None)
+    assert calls == [2] * 4  # only the few-shot continuations (2 shots each), no source training
+    calls.clear()
+    fresh = run(cfg(tmp_path / "b", [0, 2]), log=lambda m: None)
+    assert len(calls) == 2 + 4
+    cols = ["task", "src", "tgt", "k", "metric", "value"]
+    a = df.sort_values(cols[:5])[cols].reset_index(drop=True)
+    b = fresh.sort_values(cols[:5])[cols].reset_index(drop=True)
+    np.testing.assert_allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-5, atol=1e-6)
+    # a damaged model file is never trusted: the source is fine-tuned again
+    raw = bytearray(models[0].read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    models[0].write_bytes(bytes(raw))
+    import shutil
+
+    shutil.rmtree(tmp_path / "a" / "cells")
+    calls.clear()
+    run(cfg(tmp_path / "a", [0]), log=lambda m: None)
+    assert len(calls) == 1
+
+
 @pytest.mark.integration
 def test_finetuning_real_e5_on_real_ud_learns(data_dir):
     """Real e5 + a few dozen real UD-POS sentences: the loss falls and accuracy beats the majority label."""

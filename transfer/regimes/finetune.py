@@ -20,7 +20,10 @@ fewshot_epochs x batches)`` steps with no early stopping).
 part's output (layer L-N, subword level) is computed once per (task, language)
 and cached (in memory and, inside a run, on disk with a SHA-256), then replayed
 into block L-N+1 at every step; evaluation of every target reuses the same
-cache. BERT/XLM-R-style encoders only for now (a T5 encoder's relative position
+cache. The trained part of a top-N source model (top blocks + head) is saved
+under ``<out>/ft-models/`` with a SHA-256 (:func:`source_model_key`), so a
+resumed batch or a later run that adds few-shot cells reloads it instead of
+fine-tuning again. BERT/XLM-R-style encoders only for now (a T5 encoder's relative position
 bias lives in block 0; use full fine-tuning there).
 
 Word representations are the mean of the word's subword tokens in the last
@@ -63,6 +66,7 @@ from transfer.splits import shot_indices
 from transfer.tasks import Pools, get_task
 
 __all__ = ["FinetuneData", "FinetuneRegime", "FINETUNE_DEFAULTS", "FINETUNE_CONSTRAINTS", "TaskModel",
+           "source_model_key", "SOURCE_MODEL_FORMAT",
            "train_schedule", "check_options", "build_task_model", "split_dev"]
 
 
@@ -234,6 +238,69 @@ class _DiskStates:
         atomic_write_text(self.path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest())
 
 
+#: Bumped when what a saved source model means changes (invalidates the files under ``ft-models/``).
+SOURCE_MODEL_FORMAT = "ft-source-v1"
+
+
+def source_model_key(batch: Batch, opts: dict[str, Any]) -> str:
+    """Content key of a batch's source-tuned model: the run spec, the resolved options, (task, src, seed)."""
+    blob = json.dumps({"format": SOURCE_MODEL_FORMAT, "spec": batch.spec.key(), "options": opts,
+                       "source": [batch.task, batch.src, batch.seed]}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class _DiskModel:
+    """The trained part of a top-N source model (top blocks + head + the training log) on disk, with a SHA-256.
+
+    A batch resumed after an interruption, or a later run that adds few-shot cells to a finished
+    zero-shot grid, reloads the source model instead of fine-tuning it again. Only top-N models are
+    saved (their trainable part is small: about 28 MB for e5-small's top 4 blocks).
+    """
+
+    def __init__(self, root: Path, key: str):
+        self.path = root / "ft-models" / f"{key}.pt"
+
+    def load(self, tm: TaskModel) -> dict[str, Any] | None:
+        import io
+
+        import torch
+
+        from crossling.io import sha256_file
+
+        sums = self.path.with_suffix(".sha256")
+        if not (self.path.is_file() and sums.is_file()):
+            return None
+        if sums.read_text().strip() != sha256_file(self.path):
+            self.path.unlink(missing_ok=True)  # damaged: trained again, never trusted
+            return None
+        blob = torch.load(io.BytesIO(self.path.read_bytes()), map_location=tm.device, weights_only=True)
+        params = dict(tm.encoder.named_parameters())
+        if set(blob["encoder"]) != {n for n, p in params.items() if p.requires_grad}:
+            return None  # another top_n or architecture: not this model
+        with torch.no_grad():
+            for name, value in blob["encoder"].items():
+                params[name].copy_(value)
+        tm.head.load_state_dict(blob["head"])
+        tm.seen.update(blob["seen"])
+        tm.encoder.eval()
+        return json.loads(blob["log"])
+
+    def save(self, tm: TaskModel, log: dict[str, Any]) -> None:
+        import io
+
+        import torch
+
+        from crossling.io import atomic_write_bytes, atomic_write_text
+
+        buf = io.BytesIO()
+        torch.save({"encoder": {n: p.detach().cpu() for n, p in tm.encoder.named_parameters() if p.requires_grad},
+                    "head": {k: v.detach().cpu() for k, v in tm.head.state_dict().items()},
+                    "seen": sorted(tm.seen), "log": json.dumps(log, default=float)}, buf)
+        data = buf.getvalue()
+        atomic_write_bytes(self.path, data)
+        atomic_write_text(self.path.with_suffix(".sha256"), hashlib.sha256(data).hexdigest())
+
+
 @REGIMES.register("finetune")
 class FinetuneRegime:
     """Fine-tuning of the encoder (full, or top N blocks) with a task head."""
@@ -276,9 +343,14 @@ class FinetuneRegime:
             dev_sents = [src.train[i] for i in rows_src[dv]]
             model = build_task_model(loaded, task, opts, seed=batch.seed, device=device)
             self._states(model, store, batch, batch.src, [src.train[i] for i in rows_src], "train")
-            model.train(train_sents, epochs=int(opts["epochs"]), seed=batch.seed, min_steps=int(opts["min_steps"]),
-                        max_steps=opts["max_steps"], warmup_ratio=float(opts["warmup_ratio"]), dev=dev_sents,
-                        eval_every=int(opts["eval_every"]), patience=int(opts["patience"]), **train_kw)
+            saved = _DiskModel(store.out, source_model_key(batch, opts)) if model.top_n is not None else None
+            if saved is None or saved.load(model) is None:
+                log = model.train(train_sents, epochs=int(opts["epochs"]), seed=batch.seed,
+                                  min_steps=int(opts["min_steps"]), max_steps=opts["max_steps"],
+                                  warmup_ratio=float(opts["warmup_ratio"]), dev=dev_sents,
+                                  eval_every=int(opts["eval_every"]), patience=int(opts["patience"]), **train_kw)
+                if saved is not None:
+                    saved.save(model, log)
         except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
             msg = f"source fine-tuning failed: {error_text(exc)}"
             return fail_batch(batch, store, msg)
