@@ -261,7 +261,7 @@ def _parse_token_lines(lines: list[str], path: Path, lang: str | None, lang_code
                 raise DataError(
                     f"Word {word[:40]!r} lacks the language prefix {prefix!r} that the file's first word "
                     "carries (raw PAN-X format). Every word must have it, or none.", path=path, line=lineno)
-            word = word[len(prefix):]
+            word = word[len(prefix):].strip()  # 'en: b' -> 'b' (no space may lead a word form)
         if not word:
             raise DataError(f"Empty word in {line[:80]!r}. Each line must be 'word<TAB>label'.",
                             path=path, line=lineno)

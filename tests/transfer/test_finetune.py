@@ -19,7 +19,7 @@ def test_schedule_counts_steps_not_only_epochs():
 
 @pytest.mark.parametrize("bad", [{"lr": -1e-5}, {"min_steps": -1}, {"top_n": 0}, {"dev_fraction": 0.9},
                                  {"warmup_ratio": float("nan")}, {"batch_size": True}, {"epoch": 3},
-                                 {"mixed_precision": "fp8"}])
+                                 {"mixed_precision": "fp8"}, {"batching": "sorted"}])
 def test_options_are_range_checked(bad):
     from transfer.regimes.finetune import check_options
 
@@ -142,6 +142,39 @@ def test_early_stopping_keeps_the_best_state(tiny_bert_dir, xtreme_dir):
                   min_steps=12, dev=pools.train[14:], eval_every=3, patience=2)
     assert 1 <= log["best_step"] <= log["steps"] <= 12
     assert m.score(pools.train[14:]) == pytest.approx(log["dev_score"])
+
+
+def test_length_batching_covers_each_example_once_per_epoch_with_less_padding(tiny_bert_dir, xtreme_dir):
+    from transfer.tasks import get_task
+
+    sents = get_task("pos").pools(xtreme_dir, "en", pool_cap=60).train
+    m = _model(tiny_bert_dir)
+    lengths = np.array([len(s.text) for s in sents])
+    pad = {}
+    for how in ("random", "length"):
+        rng = np.random.default_rng(0)
+        batches = m._epoch_batches(sents, 4, rng, how)
+        assert sorted(np.concatenate(batches).tolist()) == list(range(len(sents)))  # each example once
+        assert all(1 <= len(b) <= 4 for b in batches)
+        pad[how] = sum(lengths[b].max() * len(b) for b in batches)
+    assert pad["length"] < pad["random"]
+    # the random batches are the permutation's consecutive slices (the trajectory of earlier versions)
+    perm = np.random.default_rng(0).permutation(len(sents))
+    assert np.array_equal(np.concatenate(m._epoch_batches(sents, 4, np.random.default_rng(0), "random")), perm)
+    log = m.train(sents[:24], epochs=1, lr=5e-3, head_lr=5e-2, batch_size=4, weight_decay=0.0, seed=0,
+                  min_steps=8, batching="length")
+    assert log["steps"] == 8 and all(np.isfinite(log["losses"]))
+
+
+def test_source_model_key_ignores_later_options_at_their_default():
+    from types import SimpleNamespace
+
+    from transfer.regimes.finetune import FINETUNE_DEFAULTS, source_model_key
+
+    batch = SimpleNamespace(spec=SimpleNamespace(key=lambda: "spec"), task="pos", src="en", seed=0)
+    v1 = {k: v for k, v in FINETUNE_DEFAULTS.items() if k != "batching"}  # the options of format v1
+    assert source_model_key(batch, dict(FINETUNE_DEFAULTS)) == source_model_key(batch, v1)
+    assert source_model_key(batch, {**FINETUNE_DEFAULTS, "batching": "length"}) != source_model_key(batch, v1)
 
 
 def test_top_n_rejects_t5_and_out_of_range(tiny_mt5_dir, tiny_bert_dir):

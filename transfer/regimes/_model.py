@@ -271,8 +271,12 @@ class TaskModel:
     def train(self, sents: list[Sentence], *, epochs: int, lr: float, head_lr: float, batch_size: int,
               weight_decay: float, seed: int, min_steps: int = 0, max_steps: int | None = None,
               warmup_ratio: float = 0.0, dev: list[Sentence] | None = None, eval_every: int = 50,
-              patience: int = 3) -> dict[str, Any]:
+              patience: int = 3, batching: str = "random") -> dict[str, Any]:
         """Fine-tune on ``sents`` (AdamW, linear warmup then linear decay), early stopping on ``dev``.
+
+        ``batching="random"`` draws each epoch's batches from one permutation; ``"length"`` sorts
+        each block of 50 batches of that permutation by length, cuts it into batches and shuffles
+        the batches (the same examples per epoch, less padding, a different trajectory).
 
         Returns
         -------
@@ -308,15 +312,15 @@ class TaskModel:
         best: tuple[float, int, Any] | None = None
         bad = 0
         window: list[float] = []
-        order: np.ndarray = np.zeros(0, dtype=np.int64)
+        batches: list[np.ndarray] = []
         pos = 0
         step = 0
         self.encoder.train()
         while step < n_steps:
-            if pos >= len(order):
-                order, pos = rng.permutation(len(sents)), 0
-            batch = [sents[i] for i in order[pos: pos + batch_size]]
-            pos += batch_size
+            if pos >= len(batches):
+                batches, pos = self._epoch_batches(sents, batch_size, rng, batching), 0
+            batch = [sents[i] for i in batches[pos]]
+            pos += 1
             y = torch.from_numpy(self._labels(batch)).to(self.device)
             units, _ = self._forward(batch)
             loss = torch.nn.functional.cross_entropy(self.head(units), y, ignore_index=-1)
@@ -349,6 +353,23 @@ class TaskModel:
             log["best_step"] = step
         self.encoder.eval()
         return log
+
+    def _epoch_batches(self, sents: list[Sentence], batch_size: int, rng: np.random.Generator,
+                       batching: str) -> list[np.ndarray]:
+        """One epoch's batches (positions in ``sents``); see :meth:`train`."""
+        order = rng.permutation(len(sents))
+        if batching == "random":
+            return [order[lo: lo + batch_size] for lo in range(0, len(order), batch_size)]
+        if batching != "length":
+            raise ConfigError(f"batching={batching!r} is not a batching; use 'random' or 'length'.")
+        lengths = np.array([len(s.text) + len(s.text_b or "") for s in sents])
+        block = 50 * batch_size
+        out: list[np.ndarray] = []
+        for lo in range(0, len(order), block):
+            chunk = order[lo: lo + block]
+            chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+            out += [chunk[i: i + batch_size] for i in range(0, len(chunk), batch_size)]
+        return [out[i] for i in rng.permutation(len(out))]
 
     def _state(self) -> dict[str, Any]:
         return {"encoder": {k: v.detach().clone() for k, v in self.encoder.state_dict().items()},

@@ -92,7 +92,12 @@ FINETUNE_DEFAULTS: dict[str, Any] = {
     "mixed_precision": None,  # None or "bf16" (autocast; on a CPU without bf16 units it is slower)
     "device": None,           # "cuda" if available, else "cpu"
     "prefix": "",
+    "batching": "random",     # "length": batches of similar length (less padding, other batches than "random")
 }
+
+#: Options added after :data:`SOURCE_MODEL_FORMAT` v1: they enter a saved model's key only when not
+#: at this value, so models saved before they existed stay valid.
+_LATER_OPTIONS = {"batching": "random"}
 
 #: Declared ranges of the options (the suite's one mechanism, :func:`crossling.config.check_params`).
 FINETUNE_CONSTRAINTS: dict[str, list[Any]] = {
@@ -116,6 +121,7 @@ FINETUNE_CONSTRAINTS: dict[str, list[Any]] = {
     "mixed_precision": [Options(("bf16",)), None],
     "device": [str, None],
     "prefix": [str],
+    "batching": [Options(("random", "length"))],
 }
 
 
@@ -244,6 +250,7 @@ SOURCE_MODEL_FORMAT = "ft-source-v1"
 
 def source_model_key(batch: Batch, opts: dict[str, Any]) -> str:
     """Content key of a batch's source-tuned model: the run spec, the resolved options, (task, src, seed)."""
+    opts = {k: v for k, v in opts.items() if not (k in _LATER_OPTIONS and v == _LATER_OPTIONS[k])}
     blob = json.dumps({"format": SOURCE_MODEL_FORMAT, "spec": batch.spec.key(), "options": opts,
                        "source": [batch.task, batch.src, batch.seed]}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
@@ -273,7 +280,8 @@ class _DiskModel:
         if sums.read_text().strip() != sha256_file(self.path):
             self.path.unlink(missing_ok=True)  # damaged: trained again, never trusted
             return None
-        blob = torch.load(io.BytesIO(self.path.read_bytes()), map_location=tm.device, weights_only=True)
+        raw = io.BytesIO(self.path.read_bytes())
+        blob = torch.load(raw, weights_only=True, map_location=tm.device)
         params = dict(tm.encoder.named_parameters())
         if set(blob["encoder"]) != {n for n, p in params.items() if p.requires_grad}:
             return None  # another top_n or architecture: not this model
@@ -348,7 +356,8 @@ class FinetuneRegime:
                 log = model.train(train_sents, epochs=int(opts["epochs"]), seed=batch.seed,
                                   min_steps=int(opts["min_steps"]), max_steps=opts["max_steps"],
                                   warmup_ratio=float(opts["warmup_ratio"]), dev=dev_sents,
-                                  eval_every=int(opts["eval_every"]), patience=int(opts["patience"]), **train_kw)
+                                  eval_every=int(opts["eval_every"]), patience=int(opts["patience"]),
+                                  batching=str(opts["batching"]), **train_kw)
                 if saved is not None:
                     saved.save(model, log)
         except Exception as exc:  # noqa: BLE001 - recorded per cell, the grid goes on
@@ -370,7 +379,7 @@ class FinetuneRegime:
                     self._states(m, store, batch, cell.tgt, shot_sents, f"shots{cell.seed}")
                     m.train(shot_sents, epochs=int(opts["fewshot_epochs"]), seed=cell.seed,
                             min_steps=int(opts["fewshot_min_steps"]), warmup_ratio=float(opts["warmup_ratio"]),
-                            **train_kw)
+                            batching=str(opts["batching"]), **train_kw)
                 if m.seen & test_keys:
                     raise DataError(f"{len(m.seen & test_keys)} test example(s) of {cell.tgt} were in training; "
                                     "the pools overlap (check the task's split).")
