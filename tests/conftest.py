@@ -131,6 +131,10 @@ SLOW_TESTS = {
     "tests/test_interruptions.py::test_transfer_rerun_removes_stale_temp_files",  # test_transfer_truncated_cell_file
     "tests/test_reliability_round2.py::test_resume_with_other_shard_size_names_the_cause",  # test_round2 cases
     "tests/test_fuzz.py::test_fuzz_config",  # test_reliability_cli.py config cases
+    "tests/test_fuzz.py::test_fuzz_conllu",  # test_conllu.py's Hypothesis mutation tests
+    "tests/test_fuzz.py::test_fuzz_xtreme",  # test_xtreme.py's Hypothesis mutation tests
+    "tests/test_interruptions.py::test_train_sigkill_rerun_equals_uninterrupted",  # ..._keeps_finished_cells_after_sigkill
+    "tests/test_reliability_round2.py::test_damaged_unfinished_shard_is_recomputed[flip]",  # test_store_corruption_detected
     "tests/test_reliability_cli.py::test_bad_input[xtreme-tsv-unknown-label]",  # test_xtreme.py reader tests
     "tests/test_reliability_cli.py::test_bad_input[xtreme-xnli-missing-column]",  # test_xtreme.py reader tests
     "tests/test_reliability_cli.py::test_accepted_variants",  # the reader unit tests of each variant
