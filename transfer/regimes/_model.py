@@ -362,7 +362,7 @@ class TaskModel:
             return [order[lo: lo + batch_size] for lo in range(0, len(order), batch_size)]
         if batching != "length":
             raise ConfigError(f"batching={batching!r} is not a batching; use 'random' or 'length'.")
-        lengths = np.array([len(s.text) + len(s.text_b or "") for s in sents])
+        lengths = np.array([_char_length(s) for s in sents])
         block = 50 * batch_size
         out: list[np.ndarray] = []
         for lo in range(0, len(order), block):
@@ -407,7 +407,7 @@ class TaskModel:
 
     def _by_length(self, sents: list[Sentence]) -> list[int]:
         """Positions of ``sents`` by descending character length (a cheap proxy of the token count)."""
-        return sorted(range(len(sents)), key=lambda i: -(len(sents[i].text) + len(sents[i].text_b or "")))
+        return sorted(range(len(sents)), key=lambda i: -_char_length(sents[i]))
 
 
 class _null_context:
@@ -425,6 +425,11 @@ def _bert_mask(encoder: Any, mask: Any, embedding_output: Any) -> Any:
         return make(attention_mask=mask, encoder_attention_mask=None, embedding_output=embedding_output,
                     encoder_hidden_states=None, cache=None, position_ids=None)[0]
     return encoder.get_extended_attention_mask(mask, mask.shape)
+
+
+def _char_length(s: Sentence) -> int:
+    """Characters of a sentence (both sides of a pair): a cheap proxy of its token count."""
+    return len(s.text) + len(s.text_b or "")
 
 
 def build_task_model(loaded: Any, task: DownstreamTask, opts: dict[str, Any], *, seed: int,

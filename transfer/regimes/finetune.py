@@ -97,7 +97,7 @@ FINETUNE_DEFAULTS: dict[str, Any] = {
 
 #: Options added after :data:`SOURCE_MODEL_FORMAT` v1: they enter a saved model's key only when not
 #: at this value, so models saved before they existed stay valid.
-_LATER_OPTIONS = {"batching": "random"}
+_LATER_OPTIONS = {k: FINETUNE_DEFAULTS[k] for k in ("batching",)}
 
 #: Declared ranges of the options (the suite's one mechanism, :func:`crossling.config.check_params`).
 FINETUNE_CONSTRAINTS: dict[str, list[Any]] = {
