@@ -17,7 +17,9 @@ time and peak memory, then writes the HTML report and ``docs/RESULTS.md``::
     docs/RESULTS.md + docs/results/  analysis.results (numbers generated from the tables)
 
 Each program is resumable on its own; a stage that finished with the same
-command line is skipped on rerun (``<out>/.stages/<stage>.json``). ``--dry-run``
+command line is skipped on rerun (``<out>/.stages/<stage>.json``); report and
+results also rerun when a table under ``<out>`` changed since they last ran
+(path, size and modification time of each table). ``--dry-run``
 prints the resolved config and every stage command, and runs nothing.
 """
 
@@ -266,6 +268,27 @@ def _run_one(stage: Stage, log: Path, *, echo: bool = True) -> tuple[int, float,
     return p.returncode, time.perf_counter() - t0, usage.ru_maxrss / 1024.0
 
 
+_READERS = ("report", "results")
+
+
+def _tables_fingerprint(out: Path) -> str:
+    """Path, size and modification time of every table the report reads under ``out`` (one hash).
+
+    Leaves out the report's own outputs (``analysis/``), hidden state and the study's stage table,
+    which changes after every stage.
+    """
+    from analysis.reporting._tables import table_files
+
+    h = hashlib.sha256()
+    for p in table_files(out, ("analysis", "logs")):
+        rel = p.relative_to(out)
+        if len(rel.parts) == 1 and rel.stem == "stages":
+            continue
+        st = p.stat()
+        h.update(f"{rel}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
 def run_study(cfg: StudyConfig) -> pd.DataFrame:
     """Run the planned stages; return the stage table (also written to ``<out>/stages``)."""
     out = Path(cfg.out)
@@ -281,7 +304,10 @@ def run_study(cfg: StudyConfig) -> pd.DataFrame:
     for i, st in enumerate(plan(cfg)):
         if st.name not in cfg.stages:
             continue
-        key = hashlib.sha256(json.dumps(st.command).encode()).hexdigest()[:16]
+        # report and results read every table of the run: a table that changed since their last run
+        # (a stage rerun, or a grid copied in by hand) makes them stale even with the same command line
+        inputs = _tables_fingerprint(out) if st.name in _READERS else ""
+        key = hashlib.sha256(json.dumps([st.command, inputs] if inputs else st.command).encode()).hexdigest()[:16]
         marker = out / ".stages" / f"{i:02d}-{st.name}.json"
         if marker.is_file() and json.loads(marker.read_text()).get("key") == key:
             print(f"[{st.name}] already done: {st.outputs}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,14 +69,7 @@ def discover_tables(run: str | Path, *, skip: Sequence[str] = ("analysis",)) -> 
     """
     run = Path(run)
     rows = []
-    for p in sorted(run.rglob("*")):
-        if p.suffix not in (".parquet", ".csv") or not p.is_file():
-            continue
-        rel = p.relative_to(run).parts
-        if any(part in skip for part in rel[:-1]):
-            continue
-        if any(part.startswith(".") for part in rel):
-            continue  # hidden: temporary files of a killed writer, resume state (.work/)
+    for p in table_files(run, skip):
         if p.suffix == ".csv" and p.with_suffix(".parquet").is_file():
             continue
         df = _read_or_fail(p, nrows=5)
@@ -89,6 +84,27 @@ def discover_tables(run: str | Path, *, skip: Sequence[str] = ("analysis",)) -> 
         rows.append({"path": str(p.relative_to(run)), "kind": kind, "rows": len(df), "sha256": sha256_file(p),
                      "models": models})
     return pd.DataFrame(rows, columns=["path", "kind", "rows", "sha256", "models"])
+
+
+def table_files(run: Path, skip: Sequence[str]) -> list[Path]:
+    """``.parquet``/``.csv`` files under ``run``, sorted; symlinked folders are followed (once each).
+
+    Folders named in ``skip`` and hidden names (a killed writer's temporary files, resume state
+    under ``.work/``) are left out. ``Path.rglob`` does not follow symlinked folders before
+    Python 3.13, so a run that links in another run's subfolder would lose its tables.
+    """
+    out: list[Path] = []
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(run, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link cycle, or the same folder reached twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if d not in skip and not d.startswith(".")]
+        out += [Path(root) / f for f in files
+                if not f.startswith(".") and Path(f).suffix in (".parquet", ".csv") and (Path(root) / f).is_file()]
+    return sorted(out)
 
 
 def _load(run: Path, found: pd.DataFrame, kind: str) -> pd.DataFrame | None:

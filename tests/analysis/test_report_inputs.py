@@ -48,6 +48,18 @@ def test_hidden_temporary_tables_are_ignored(sim, tmp_path):
     assert found["path"].tolist() == ["transfer.parquet"]
 
 
+def test_symlinked_run_folder_is_followed_once(sim, tmp_path):
+    """A run that links in another run's subfolder (e.g. a fine-tuned grid) finds its tables; a link cycle ends."""
+    other = tmp_path / "other"
+    write_table(_transfer(sim), other / "grid" / "transfer")
+    run = tmp_path / "run"
+    write_table(_transfer(sim), run / "transfer")
+    (run / "transfer-finetune").symlink_to(other / "grid", target_is_directory=True)
+    (run / "loop").symlink_to(run, target_is_directory=True)  # a cycle: must not recurse forever
+    found = discover_tables(run)
+    assert found["path"].tolist() == ["transfer-finetune/transfer.parquet", "transfer.parquet"]
+
+
 def test_bad_selection_leaves_no_output_directory(sim, tmp_path, capsys):
     run = tmp_path / "run"
     write_table(_transfer(sim), run / "transfer")

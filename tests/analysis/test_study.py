@@ -152,6 +152,15 @@ def test_subset_runs_alone_and_its_marker_counts_in_the_whole_plan(tmp_path, mon
     run_study(make_cfg(tmp_path, results_title="Another title"))
     assert calls == ["results"]
 
+    # a table added to the run by hand (a grid copied in) makes the two readers stale, nothing else
+    calls.clear()
+    run_study(make_cfg(tmp_path, results_title="Another title"))
+    assert calls == []
+    (out / "transfer-finetune").mkdir()
+    pd.DataFrame(rows).to_parquet(out / "transfer-finetune" / "transfer.parquet")
+    run_study(make_cfg(tmp_path, results_title="Another title"))
+    assert calls == ["report", "results"]
+
 
 def test_failed_stage_writes_no_marker_and_raises(tmp_path):
     blocker = tmp_path / "file"
