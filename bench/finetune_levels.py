@@ -1,13 +1,18 @@
 """In-language and zero-shot levels of a fine-tuned grid next to a frozen-head grid, per task and language (#16).
 
     python bench/finetune_levels.py --finetune runs/ft-topn-zs --head runs/study/transfer [--json out.json]
+    python bench/finetune_levels.py --finetune runs/ft-len --head docs/results/tables/transfer.csv.gz \
+        --previous docs/results/tables/transfer_finetune.csv.gz     # paired against an earlier grid
 
 Reads the two ``transfer.run`` output directories (their ``transfer.parquet``), keeps k = 0 and the
 primary metric of each task (accuracy, or entity F1 for NER), and prints Markdown tables: per task,
 the in-language score of every language in both regimes and the difference, the mean zero-shot
 score over ordered pairs, and the issue's targets. The fine-tuned run's cost is read from its cell
 files (the seconds each cell recorded, its share of the source's training included) and from the
-timestamps of its first and last cell files (the grid's wall time when the run was not resumed).
+timestamps of its first and last cell files (the grid's wall time when the run was not resumed),
+per task too. ``--head`` and ``--previous`` may also name a table file (``.parquet``, ``.csv``,
+``.csv.gz``, e.g. the study's committed tables). ``--previous`` compares the fine-tuned grid cell by
+cell with an earlier one on the same cells (another option value): mean and largest difference.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ TARGETS = {"pos": 0.94, "ner": 0.70, "nli": 0.55}
 
 
 def levels(run: Path) -> pd.DataFrame:
-    if (run / "transfer.parquet").is_file():
+    if run.is_file():  # a table file (the study's committed tables are .csv.gz)
+        t = pd.read_parquet(run) if run.suffix == ".parquet" else pd.read_csv(run)
+    elif (run / "transfer.parquet").is_file():
         t = pd.read_parquet(run / "transfer.parquet")
     else:  # a grid still running: its finished cells
         t = pd.DataFrame([r for f in sorted((run / "cells").rglob("*.json"))
@@ -33,17 +40,43 @@ def levels(run: Path) -> pd.DataFrame:
     return t
 
 
-def cell_seconds(run: Path) -> tuple[float, float, int]:
+def fewshot(run: Path) -> pd.DataFrame:
+    """Primary-metric scores of every k (mean over seeds) of the sources that have k > 0 cells."""
+    t = pd.read_parquet(run) if run.is_file() and run.suffix == ".parquet" else (
+        pd.read_csv(run) if run.is_file() else pd.read_parquet(run / "transfer.parquet"))
+    t = t[t["metric"] == t["task"].map(PRIMARY)]
+    srcs = t.loc[t["k"] > 0, ["task", "src"]].drop_duplicates()
+    t = t.merge(srcs, on=["task", "src"])
+    return t.groupby(["task", "src", "tgt", "k"], as_index=False)["value"].mean()
+
+
+def cell_seconds(run: Path, task: str | None = None) -> tuple[float, float, int]:
+    """Worker seconds recorded in the cell files, seconds from the first to the last, and cells (of one task)."""
     files = sorted((run / "cells").rglob("*.json"))
-    secs = sum(json.loads(f.read_text())["seconds"] for f in files)
-    times = [f.stat().st_mtime for f in files]
-    return secs, (max(times) - min(times)) if times else 0.0, len(files)
+    cells = [(f, json.loads(f.read_text())) for f in files]
+    cells = [(f, c) for f, c in cells if task is None or (c["rows"] and c["rows"][0]["task"] == task)]
+    secs = sum(c["seconds"] for _, c in cells)
+    times = [f.stat().st_mtime for f, _ in cells]
+    return secs, (max(times) - min(times)) if times else 0.0, len(cells)
+
+
+def paired(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
+    """Per task and cell kind (in-language, zero-shot): the new grid minus the old on their common cells."""
+    m = new.merge(old, on=["task", "src", "tgt"], suffixes=("", "_old"))
+    m["kind"] = (m["src"] == m["tgt"]).map({True: "in-language", False: "zero-shot"})
+    m["diff"] = m["value"] - m["value_old"]
+    g = m.groupby(["task", "kind"])
+    return pd.DataFrame({"cells": g.size(), "new": g["value"].mean(), "old": g["value_old"].mean(),
+                         "mean_diff": g["diff"].mean(), "largest_abs_diff": g["diff"].apply(lambda d: d.abs().max()),
+                         "new_higher": g["diff"].apply(lambda d: int((d > 0).sum()))}).reset_index()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--finetune", required=True, type=Path)
     ap.add_argument("--head", required=True, type=Path)
+    ap.add_argument("--previous", type=Path, default=None,
+                    help="an earlier fine-tuned grid on the same cells (directory or table file)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     ft, hd = levels(args.finetune), levels(args.head)
@@ -78,6 +111,37 @@ def main() -> None:
     print(f"\nFine-tuned run: {n} cells, {secs / 60:.1f} worker-minutes recorded in the cells, "
           f"{wall / 60:.1f} minutes between the first and the last cell file.")
     out["cost"] = {"cells": n, "worker_seconds": secs, "first_to_last_cell_seconds": wall}
+    for task in sorted(set(ft["task"])):
+        ts, _, tn = cell_seconds(args.finetune, task)
+        print(f"- {task}: {tn} cells, {ts / 60:.1f} worker-minutes")
+        out["cost"][task] = {"cells": tn, "worker_seconds": ts}  # type: ignore[index]
+    fs = fewshot(args.finetune) if not args.finetune.is_file() and (args.finetune / "transfer.parquet").is_file() \
+        else pd.DataFrame()
+    if len(fs) and (fs["k"] > 0).any():
+        hf = fewshot(args.head)
+        print("\nFew-shot (sources with k > 0 cells; mean over their other targets; head: mean over its seeds):\n")
+        print("| task | source | k | fine-tuned | frozen head | targets |")
+        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        rows = []
+        for (task, src), g in fs.groupby(["task", "src"]):
+            h = hf[(hf["task"] == task) & (hf["src"] == src)]
+            for k in sorted(g["k"].unique()):
+                gk = g[(g["k"] == k) & (g["tgt"] != src)]
+                hk = h[(h["k"] == k) & h["tgt"].isin(gk["tgt"])]
+                rows.append({"task": task, "src": src, "k": int(k), "finetune": float(gk["value"].mean()),
+                             "head": float(hk["value"].mean()) if len(hk) else float("nan"), "targets": len(gk)})
+                r = rows[-1]
+                print(f"| {task} | {src} | {r['k']} | {r['finetune']:.3f} | {r['head']:.3f} | {r['targets']} |")
+        out["fewshot"] = rows
+    if args.previous is not None:
+        p = paired(ft, levels(args.previous))
+        print(f"\nPaired with {args.previous} (this grid minus that one, same cells):\n")
+        print("| task | cells | kind | this grid | previous | mean difference | largest abs. difference | this higher |")
+        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+        for r in p.itertuples():
+            print(f"| {r.task} | {r.cells} | {r.kind} | {r.new:.3f} | {r.old:.3f} | {r.mean_diff:+.3f} | "
+                  f"{r.largest_abs_diff:.3f} | {r.new_higher} of {r.cells} |")
+        out["paired"] = p.to_dict("records")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, sort_keys=True))
 

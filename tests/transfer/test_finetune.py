@@ -133,6 +133,33 @@ def test_no_target_example_before_its_fewshot_step(tiny_bert_dir, xtreme_dir):
     assert not c.seen & {_sentence_key(s) for s in tgt.test}
 
 
+def test_fewshot_source_mix_shares_and_keeps_targets_out(tiny_bert_dir, xtreme_dir):
+    """A mixed continuation holds about ``mix`` source examples; it adds only its shots to what was seen."""
+    from transfer.regimes.finetune import _sentence_key, fewshot_examples
+    from transfer.tasks import get_task
+
+    task = get_task("pos")
+    src = task.pools(xtreme_dir, "en", pool_cap=12)
+    tgt = task.pools(xtreme_dir, "de", pool_cap=12)
+    shots = tgt.train[:3]
+    for mix in (0.25, 0.5, 0.8):
+        ex = fewshot_examples(shots, src.train, mix)
+        share = sum(s in src.train for s in ex) / len(ex)
+        assert abs(share - mix) < 0.15, (mix, share)
+        assert set(map(_sentence_key, ex)) == set(map(_sentence_key, shots)) | set(map(_sentence_key, src.train))
+    assert fewshot_examples(shots, src.train, 0.0) == shots
+    with pytest.raises(ConfigError, match="fewshot_source_mix"):
+        fewshot_examples(shots, src.train, 1.0)
+    m = _model(tiny_bert_dir)
+    m.train(src.train, epochs=1, lr=1e-4, head_lr=1e-3, batch_size=4, weight_decay=0.0, seed=0)
+    c = m.copy()
+    log = c.train(fewshot_examples(shots, src.train, 0.5), epochs=0, min_steps=3, lr=1e-4, head_lr=1e-3,
+                  batch_size=4, weight_decay=0.0, seed=0)
+    assert log["steps"] == 3
+    assert c.seen == {_sentence_key(s) for s in src.train} | {_sentence_key(s) for s in shots}
+    assert not c.seen & {_sentence_key(s) for s in tgt.test}
+
+
 def test_early_stopping_keeps_the_best_state(tiny_bert_dir, xtreme_dir):
     from transfer.tasks import get_task
 
@@ -172,9 +199,12 @@ def test_source_model_key_ignores_later_options_at_their_default():
     from transfer.regimes.finetune import FINETUNE_DEFAULTS, source_model_key
 
     batch = SimpleNamespace(spec=SimpleNamespace(key=lambda: "spec"), task="pos", src="en", seed=0)
-    v1 = {k: v for k, v in FINETUNE_DEFAULTS.items() if k != "batching"}  # the options of format v1
+    later = ("batching", "fewshot_source_mix")
+    v1 = {k: v for k, v in FINETUNE_DEFAULTS.items() if k not in later}  # the options of format v1
     assert source_model_key(batch, dict(FINETUNE_DEFAULTS)) == source_model_key(batch, v1)
     assert source_model_key(batch, {**FINETUNE_DEFAULTS, "batching": "length"}) != source_model_key(batch, v1)
+    # a few-shot-only option never changes the source model: its key stays
+    assert source_model_key(batch, {**FINETUNE_DEFAULTS, "fewshot_source_mix": 0.5}) == source_model_key(batch, v1)
 
 
 def test_top_n_rejects_t5_and_out_of_range(tiny_mt5_dir, tiny_bert_dir):
@@ -194,7 +224,7 @@ def test_regime_top_n_caches_states_on_disk_and_verifies_them(tmp_path, tiny_ber
             "regime": "finetune", "data_dir": str(xtreme_dir), "out": str(out), "backend": "serial",
             "progress": False, "figures": False, "train_cap": 10, "test_cap": 6,
             "finetune": {"top_n": 1, "min_steps": 3, "fewshot_min_steps": 1, "batch_size": 4, "eval_every": 2,
-                         "max_length": 48, "device": "cpu"}})
+                         "max_length": 48, "device": "cpu", "fewshot_source_mix": 0.5}})
 
     df = run(cfg(tmp_path / "a"), log=lambda m: None)
     assert df.attrs["n_failed"] == 0 and df["cell"].nunique() == 2 * 2 * 2

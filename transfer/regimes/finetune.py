@@ -67,7 +67,7 @@ from transfer.tasks import Pools, get_task
 
 __all__ = ["FinetuneData", "FinetuneRegime", "FINETUNE_DEFAULTS", "FINETUNE_CONSTRAINTS", "TaskModel",
            "source_model_key", "SOURCE_MODEL_FORMAT",
-           "train_schedule", "check_options", "build_task_model", "split_dev"]
+           "train_schedule", "check_options", "build_task_model", "split_dev", "fewshot_examples"]
 
 
 #: Options of the finetune regime and their defaults (``finetune:`` in a transfer config).
@@ -93,11 +93,15 @@ FINETUNE_DEFAULTS: dict[str, Any] = {
     "device": None,           # "cuda" if available, else "cpu"
     "prefix": "",
     "batching": "random",     # "length": batches of similar length (less padding, other batches than "random")
+    "fewshot_source_mix": 0.0,  # share of each few-shot batch drawn from the source's training examples (0 = shots only)
 }
 
 #: Options added after :data:`SOURCE_MODEL_FORMAT` v1: they enter a saved model's key only when not
 #: at this value, so models saved before they existed stay valid.
 _LATER_OPTIONS = {k: FINETUNE_DEFAULTS[k] for k in ("batching",)}
+
+#: Options of the few-shot continuation only, added after format v1: never part of a source model's key.
+_FEWSHOT_ONLY = ("fewshot_source_mix",)
 
 #: Declared ranges of the options (the suite's one mechanism, :func:`crossling.config.check_params`).
 FINETUNE_CONSTRAINTS: dict[str, list[Any]] = {
@@ -122,6 +126,8 @@ FINETUNE_CONSTRAINTS: dict[str, list[Any]] = {
     "device": [str, None],
     "prefix": [str],
     "batching": [Options(("random", "length"))],
+    "fewshot_source_mix": [Interval("real", 0, 1, closed="left",
+                                    meaning="share of each few-shot batch drawn from the source's training examples")],
 }
 
 
@@ -248,9 +254,44 @@ class _DiskStates:
 SOURCE_MODEL_FORMAT = "ft-source-v1"
 
 
+def fewshot_examples(shots: list[Sentence], source: list[Sentence], mix: float) -> list[Sentence]:
+    """The examples of a few-shot continuation: the shots, and with ``mix > 0`` the source's too.
+
+    With ``mix > 0`` the shots are repeated ``R`` times next to the source's training examples,
+    ``R`` chosen so that a share of about ``mix`` of the examples, and so of each batch drawn from
+    their permutation, are source examples: the continuation keeps seeing the task's source data
+    while it adapts to the target (fewer steps on a handful of shots alone can overfit them).
+
+    Parameters
+    ----------
+    shots : list of Sentence
+        The ``k`` target examples.
+    source : list of Sentence
+        The source's training examples (without its early-stopping slice).
+    mix : float
+        In ``[0, 1)``; 0 returns ``shots`` unchanged.
+
+    Returns
+    -------
+    list of Sentence
+
+    Examples
+    --------
+    >>> len(fewshot_examples(["a"] * 10, ["s"] * 900, 0.5)), len(fewshot_examples(["a"] * 10, ["s"] * 900, 0.0))
+    (1800, 10)
+    """
+    if not 0 <= mix < 1:
+        raise ConfigError(f"fewshot_source_mix must lie in [0, 1), got {mix!r}.")
+    if mix == 0 or not source or not shots:
+        return list(shots)
+    repeat = max(1, round((1 - mix) / mix * len(source) / len(shots)))
+    return list(shots) * repeat + list(source)
+
+
 def source_model_key(batch: Batch, opts: dict[str, Any]) -> str:
     """Content key of a batch's source-tuned model: the run spec, the resolved options, (task, src, seed)."""
-    opts = {k: v for k, v in opts.items() if not (k in _LATER_OPTIONS and v == _LATER_OPTIONS[k])}
+    opts = {k: v for k, v in opts.items()
+            if k not in _FEWSHOT_ONLY and not (k in _LATER_OPTIONS and v == _LATER_OPTIONS[k])}
     blob = json.dumps({"format": SOURCE_MODEL_FORMAT, "spec": batch.spec.key(), "options": opts,
                        "source": [batch.task, batch.src, batch.seed]}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
@@ -377,8 +418,12 @@ class FinetuneRegime:
                     m = model.copy()
                     shot_sents = [tgt.train[i] for i in shots]
                     self._states(m, store, batch, cell.tgt, shot_sents, f"shots{cell.seed}")
-                    m.train(shot_sents, epochs=int(opts["fewshot_epochs"]), seed=cell.seed,
-                            min_steps=int(opts["fewshot_min_steps"]), warmup_ratio=float(opts["warmup_ratio"]),
+                    # the number of steps comes from the shots alone, whatever the mix
+                    steps = train_schedule(len(shot_sents), batch_size=int(opts["batch_size"]),
+                                           epochs=int(opts["fewshot_epochs"]),
+                                           min_steps=int(opts["fewshot_min_steps"]))
+                    m.train(fewshot_examples(shot_sents, train_sents, float(opts["fewshot_source_mix"])),
+                            epochs=0, seed=cell.seed, min_steps=steps, warmup_ratio=float(opts["warmup_ratio"]),
                             batching=str(opts["batching"]), **train_kw)
                 if m.seen & test_keys:
                     raise DataError(f"{len(m.seen & test_keys)} test example(s) of {cell.tgt} were in training; "
