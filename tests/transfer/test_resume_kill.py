@@ -102,3 +102,58 @@ def test_finetune_resume_after_sigkill(tmp_path, tiny_bert_dir, xtreme_dir):
     assert a["cell"].nunique() == total and not a.duplicated(["cell", "metric"]).any()
     assert list(a["cell"]) == list(b["cell"])
     pd.testing.assert_series_equal(a["value"], b["value"], rtol=1e-6, atol=1e-6)
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Live processes of session ``sid`` (from /proc: field 6 of ``stat`` is the session id)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
+            out.append(int(d.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc to list the workers")
+def test_sigterm_to_the_parent_stops_the_process_workers(tmp_path):
+    """kill PID (SIGTERM to the parent only) must not leave the process backend's workers running its batches."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "transfer.run", "--features", "synthetic", "--tasks", "pos",
+           "--langs", "en,de,fr,es", "--shots", "0,2,5,10,20,50,100", "--seeds", "0,1,2", "--layer", "last",
+           "--backend", "process", "--workers", "2", "--out", str(out), "--no-progress",
+           "--set", "synthetic={n_train: 3000, n_test: 3000, words: 20, dim: 256}", "--set", "figures=false"]
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as fh:  # a file, not a pipe: orphaned workers would hold a pipe open
+        proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=fh)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(_session_pids(proc.pid)) >= 3 and (out / "cells").is_dir() and any((out / "cells").glob("*/*.json")):
+                break  # the workers run batches
+            time.sleep(0.05)
+        assert proc.poll() is None, "the grid ended before it could be terminated; make it larger"
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+        left = _session_pids(proc.pid)
+        for _ in range(40):  # terminated workers may take a moment to be reaped
+            if not left:
+                break
+            time.sleep(0.05)
+            left = _session_pids(proc.pid)
+        assert not left, f"worker processes still running after the parent was terminated: {left}"
+        err = log.read_text()
+        assert proc.returncode == 130, err[-2000:]
+        assert "interrupted" in err and "Traceback" not in err
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=60)

@@ -21,6 +21,7 @@ mount on a cluster; automatic on a single machine).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -133,14 +134,23 @@ def run_processes(batches: list[Batch], on_done: OnDone, *, workers: int = 2, ra
             pending = {ex.submit(run_batch, b): b for b in batches}  # spawns the workers
         finally:
             signal.signal(signal.SIGINT, old)
-        while pending:
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                b = pending.pop(fut)
-                try:
-                    on_done(b, fut.result(), None)
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails its batch, not the grid
-                    on_done(b, [], f"worker failed: {type(exc).__name__}: {exc}")
+        # SIGTERM (kill, a job scheduler's cancel, timeout) stops the workers too, as Ctrl-C does:
+        # otherwise they outlive the parent and finish the batches they hold
+        old_term = None
+        if threading.current_thread() is threading.main_thread():
+            old_term = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            while pending:
+                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    b = pending.pop(fut)
+                    try:
+                        on_done(b, fut.result(), None)
+                    except Exception as exc:  # noqa: BLE001 - a dead worker fails its batch, not the grid
+                        on_done(b, [], f"worker failed: {type(exc).__name__}: {exc}")
+        finally:
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
     except KeyboardInterrupt:
         # finished cells are on disk already; stop the workers now instead of waiting for their batches
         for proc in list(getattr(ex, "_processes", {}).values()):
@@ -148,6 +158,11 @@ def run_processes(batches: list[Batch], on_done: OnDone, *, workers: int = 2, ra
         ex.shutdown(wait=False, cancel_futures=True)
         raise
     ex.shutdown(wait=True)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM handler of the process backend's parent: leave through the Ctrl-C path (workers stopped)."""
+    raise KeyboardInterrupt(f"terminated by signal {signum}")
 
 
 @BACKENDS.register("ray")
