@@ -260,7 +260,7 @@ def fewshot_examples(shots: list[Sentence], source: list[Sentence], mix: float) 
     With ``mix > 0`` the shots are repeated ``R`` times next to the source's training examples,
     ``R`` chosen so that a share of about ``mix`` of the examples, and so of each batch drawn from
     their permutation, are source examples: the continuation keeps seeing the task's source data
-    while it adapts to the target (fewer steps on a handful of shots alone can overfit them).
+    while it adapts to the target (50 steps on a handful of shots alone can overfit them).
 
     Parameters
     ----------
