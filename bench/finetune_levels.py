@@ -27,37 +27,39 @@ PRIMARY = {"pos": "accuracy", "ner": "f1", "nli": "accuracy", "paws": "accuracy"
 TARGETS = {"pos": 0.94, "ner": 0.70, "nli": 0.55}
 
 
-def levels(run: Path) -> pd.DataFrame:
+def table(run: Path) -> pd.DataFrame:
+    """Every row of a grid: a table file, a run's ``transfer.parquet``, or (still running) its cell files."""
     if run.is_file():  # a table file (the study's committed tables are .csv.gz)
-        t = pd.read_parquet(run) if run.suffix == ".parquet" else pd.read_csv(run)
-    elif (run / "transfer.parquet").is_file():
-        t = pd.read_parquet(run / "transfer.parquet")
-    else:  # a grid still running: its finished cells
-        t = pd.DataFrame([r for f in sorted((run / "cells").rglob("*.json"))
-                          for r in json.loads(f.read_text())["rows"]])
+        return pd.read_parquet(run) if run.suffix == ".parquet" else pd.read_csv(run)
+    if (run / "transfer.parquet").is_file():
+        return pd.read_parquet(run / "transfer.parquet")
+    return pd.DataFrame([r for _, c in cells(run) for r in c["rows"]])
+
+
+def levels(t: pd.DataFrame) -> pd.DataFrame:
+    """k = 0 primary-metric scores per (task, src, tgt), mean over seeds."""
     t = t[(t["k"] == 0) & (t["metric"] == t["task"].map(PRIMARY))]
-    t = t.groupby(["task", "src", "tgt"], as_index=False)["value"].mean()
-    return t
+    return t.groupby(["task", "src", "tgt"], as_index=False)["value"].mean()
 
 
-def fewshot(run: Path) -> pd.DataFrame:
+def fewshot(t: pd.DataFrame) -> pd.DataFrame:
     """Primary-metric scores of every k (mean over seeds) of the sources that have k > 0 cells."""
-    t = pd.read_parquet(run) if run.is_file() and run.suffix == ".parquet" else (
-        pd.read_csv(run) if run.is_file() else pd.read_parquet(run / "transfer.parquet"))
     t = t[t["metric"] == t["task"].map(PRIMARY)]
     srcs = t.loc[t["k"] > 0, ["task", "src"]].drop_duplicates()
     t = t.merge(srcs, on=["task", "src"])
     return t.groupby(["task", "src", "tgt", "k"], as_index=False)["value"].mean()
 
 
-def cell_seconds(run: Path, task: str | None = None) -> tuple[float, float, int]:
-    """Worker seconds recorded in the cell files, seconds from the first to the last, and cells (of one task)."""
-    files = sorted((run / "cells").rglob("*.json"))
-    cells = [(f, json.loads(f.read_text())) for f in files]
-    cells = [(f, c) for f, c in cells if task is None or (c["rows"] and c["rows"][0]["task"] == task)]
-    secs = sum(c["seconds"] for _, c in cells)
-    times = [f.stat().st_mtime for f, _ in cells]
-    return secs, (max(times) - min(times)) if times else 0.0, len(cells)
+def cells(run: Path) -> list[tuple[float, dict]]:
+    """(modification time, content) of each cell file of a run directory, read once."""
+    return [(f.stat().st_mtime, json.loads(f.read_text())) for f in sorted((run / "cells").rglob("*.json"))]
+
+
+def cell_seconds(found: list[tuple[float, dict]], task: str | None = None) -> tuple[float, float, int]:
+    """Worker seconds recorded in the cells, seconds from the first to the last, and cells (of one task)."""
+    sel = [(t, c) for t, c in found if task is None or (c["rows"] and c["rows"][0]["task"] == task)]
+    times = [t for t, _ in sel]
+    return sum(c["seconds"] for _, c in sel), (max(times) - min(times)) if times else 0.0, len(sel)
 
 
 def paired(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
@@ -79,7 +81,8 @@ def main() -> None:
                     help="an earlier fine-tuned grid on the same cells (directory or table file)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    ft, hd = levels(args.finetune), levels(args.head)
+    ft_rows, hd_rows = table(args.finetune), table(args.head)
+    ft, hd = levels(ft_rows), levels(hd_rows)
     out: dict[str, object] = {}
     for task in sorted(set(ft["task"])):
         f, h = ft[ft["task"] == task], hd[hd["task"] == task]
@@ -107,18 +110,18 @@ def main() -> None:
                      "finetune_zero_shot_mean": float(f[f["src"] != f["tgt"]]["value"].mean()),
                      "head_zero_shot_mean": float(h[(h["src"] != h["tgt"]) & h["src"].isin(langs)
                                                     & h["tgt"].isin(langs)]["value"].mean())}
-    secs, wall, n = cell_seconds(args.finetune)
+    found = cells(args.finetune) if args.finetune.is_dir() else []
+    secs, wall, n = cell_seconds(found)
     print(f"\nFine-tuned run: {n} cells, {secs / 60:.1f} worker-minutes recorded in the cells, "
           f"{wall / 60:.1f} minutes between the first and the last cell file.")
     out["cost"] = {"cells": n, "worker_seconds": secs, "first_to_last_cell_seconds": wall}
     for task in sorted(set(ft["task"])):
-        ts, _, tn = cell_seconds(args.finetune, task)
+        ts, _, tn = cell_seconds(found, task)
         print(f"- {task}: {tn} cells, {ts / 60:.1f} worker-minutes")
         out["cost"][task] = {"cells": tn, "worker_seconds": ts}  # type: ignore[index]
-    fs = fewshot(args.finetune) if not args.finetune.is_file() and (args.finetune / "transfer.parquet").is_file() \
-        else pd.DataFrame()
-    if len(fs) and (fs["k"] > 0).any():
-        hf = fewshot(args.head)
+    fs = fewshot(ft_rows)
+    if len(fs):
+        hf = fewshot(hd_rows)
         print("\nFew-shot (sources with k > 0 cells; mean over their other targets; head: mean over its seeds):\n")
         print("| task | source | k | fine-tuned | frozen head | targets |")
         print("| --- | --- | ---: | ---: | ---: | ---: |")
@@ -134,7 +137,7 @@ def main() -> None:
                 print(f"| {task} | {src} | {r['k']} | {r['finetune']:.3f} | {r['head']:.3f} | {r['targets']} |")
         out["fewshot"] = rows
     if args.previous is not None:
-        p = paired(ft, levels(args.previous))
+        p = paired(ft, levels(table(args.previous)))
         print(f"\nPaired with {args.previous} (this grid minus that one, same cells):\n")
         print("| task | cells | kind | this grid | previous | mean difference | largest abs. difference | this higher |")
         print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
