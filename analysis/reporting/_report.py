@@ -46,7 +46,7 @@ from analysis.stats import mantel_by_layer, mantel_pairs
 from analysis.recommend import evaluate_ranking
 from analysis.reporting._html import _CSS, _attempt, _config_table, _Html, _summary_html
 from analysis.reporting._tables import _load, discover_tables
-from analysis.stats import compare_regimes, explain_transfer, regime_verdicts, transfer_matrix
+from analysis.stats import compare_regimes, explain_transfer, regime_cells, regime_verdicts, transfer_matrix
 from analysis.summary import (
     NEAR_CHANCE_MARGIN,
     SETTING_METRICS,
@@ -478,19 +478,8 @@ def build_report(cfg: ReportConfig) -> Path:
         doc.h(3, "Does the explanation depend on the regime?")
 
         def _regimes():
-            t = zero_all
-            if cfg.model is not None or model is not None:
-                t = t[t["model"].astype(str) == str(cfg.model or model)] if "model" in t.columns else t
-            if cfg.metric is not None:
-                t = t[t["metric"].astype(str) == str(cfg.metric)]
-            parts = []
-            for (_, task), sub in t.groupby(["regime", "task"], sort=True):
-                metrics = sorted(sub["metric"].astype(str).unique())
-                metric = next((m for m in PRIMARY_METRICS if m in metrics), metrics[0])
-                sub = sub[sub["metric"].astype(str) == metric]
-                layers = sorted(sub["layer"].astype(str).unique(), key=lambda v: (pd.to_numeric(v, errors="coerce"), v))
-                parts.append(sub[sub["layer"].astype(str) == (str(cfg.layer) if cfg.layer in layers else layers[-1])])
-            t = pd.concat(parts, ignore_index=True)
+            t = regime_cells(zero_all, model=cfg.model or model, metric=cfg.metric, layer=cfg.layer,
+                             primary_metrics=PRIMARY_METRICS)
             mine = None
             if alignment is not None:
                 mine = alignment[alignment["model"].astype(str) == str(model)] \

@@ -91,7 +91,13 @@ from analysis.stats._models import (
     lolo_folds,
     vif_table,
 )
-from analysis.stats._regimes import REGIME_COLUMNS, REGIME_QUESTIONS, compare_regimes, regime_verdicts
+from analysis.stats._regimes import (
+    REGIME_COLUMNS,
+    REGIME_QUESTIONS,
+    compare_regimes,
+    regime_cells,
+    regime_verdicts,
+)
 
 __all__ = [
     "COEF_COLUMNS",
@@ -109,6 +115,7 @@ __all__ = [
     "compare_feature_sets",
     "compare_lolo",
     "compare_regimes",
+    "regime_cells",
     "REGIME_COLUMNS",
     "REGIME_QUESTIONS",
     "regime_verdicts",

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from analysis._frames import features_wide, pair_design, select_transfer
 from analysis.stats._explain import default_predictors, select_features, transfer_matrix
@@ -35,7 +36,10 @@ from analysis.stats._inference import default_set_groups, permutation_design, se
 from analysis.stats._mantel import mantel_by_layer
 from crossling.errors import ConfigError, DataError, SuiteError
 
-__all__ = ["REGIME_COLUMNS", "REGIME_QUESTIONS", "compare_regimes", "regime_verdicts"]
+__all__ = [
+    "REGIME_COLUMNS", "REGIME_QUESTIONS", "MIN_SEED_AGREEMENT", "agreement_lower_bound", "compare_regimes",
+    "regime_cells", "regime_verdicts",
+]
 
 #: Columns of :func:`compare_regimes`.
 REGIME_COLUMNS = ["regime", "task", "quantity", "value", "p", "method", "detail", "n"]
@@ -54,6 +58,66 @@ REGIME_QUESTIONS = {
 }
 
 
+def regime_cells(
+    transfer: pd.DataFrame,
+    *,
+    model: str | None = None,
+    metric: str | None = None,
+    layer: object = None,
+    primary_metrics: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The zero-shot cells :func:`compare_regimes` compares: one metric and one layer per (regime, task).
+
+    Keeps ``k == 0`` (when the table has a ``k`` column), the rows of ``model``
+    and ``metric`` when given; then, per (regime, task), the first of
+    ``primary_metrics`` the task reports (else its first metric in sorted
+    order) and ``layer`` when the task has it (else its highest layer: the
+    head regime's probed layer, or ``last`` for fine-tuning). This is the
+    selection ``analysis.report`` makes for section 5b.
+
+    Parameters
+    ----------
+    transfer : DataFrame
+        ``transfer.run`` rows of one or more regimes (a ``regime`` column).
+    model, metric : str, optional
+    layer : int or str, optional
+    primary_metrics : sequence of str
+        Metrics preferred, in order, when none is given.
+
+    Returns
+    -------
+    DataFrame
+        The selected rows, in (regime, task) order.
+
+    Raises
+    ------
+    DataError
+        If the table lacks a ``regime``, ``task``, ``metric`` or ``layer`` column, or nothing is left.
+    """
+    need = {"regime", "task", "metric", "layer"} - set(transfer.columns)
+    if need:
+        raise DataError(f"regime_cells: the transfer table lacks column(s) {sorted(need)}; pass transfer.run rows.")
+    t = transfer
+    if "k" in t.columns:
+        t = t[pd.to_numeric(t["k"], errors="coerce") == 0]
+    if model is not None and "model" in t.columns:
+        t = t[t["model"].astype(str) == str(model)]
+    if metric is not None:
+        t = t[t["metric"].astype(str) == str(metric)]
+    parts = []
+    for (_, _), sub in t.groupby(["regime", "task"], sort=True):
+        metrics = sorted(sub["metric"].astype(str).unique())
+        chosen = next((m for m in primary_metrics if m in metrics), metrics[0])
+        sub = sub[sub["metric"].astype(str) == chosen]
+        layers = sorted(sub["layer"].astype(str).unique(), key=lambda v: (pd.to_numeric(v, errors="coerce"), v))
+        parts.append(sub[sub["layer"].astype(str) == (str(layer) if layer is not None and str(layer) in layers
+                                                       else layers[-1])])
+    if not parts:
+        raise DataError(f"regime_cells: no k = 0 rows left (model={model!r}, metric={metric!r}); the table has "
+                        f"{len(transfer)} rows.")
+    return pd.concat(parts, ignore_index=True)
+
+
 def _levels(table: pd.DataFrame, task: str) -> list[dict[str, object]]:
     sel = select_transfer(table, task=task, include_self=True)
     same = sel["src"].astype(str) == sel["tgt"].astype(str)
@@ -65,6 +129,39 @@ def _levels(table: pd.DataFrame, task: str) -> list[dict[str, object]]:
                      "detail": f"{part['src'].nunique()} languages" if name == "in_language"
                      else f"{len(part)} ordered pairs", "n": len(part)})
     return rows
+
+
+def agreement_lower_bound(rho: float, n: int, *, level: float = 0.95) -> float:
+    """Lower confidence bound of a Spearman rho over ``n`` pairs (Fisher z, variance ``1.06 / (n - 3)``).
+
+    Fieller, Hartley and Pearson (1957). The pairs of a transfer matrix share
+    languages, so they are not independent and the bound is optimistic; it
+    still keeps a rho of 0.54 over 90 pairs (lower bound 0.37) from passing
+    as reproducible. NaN when ``rho`` is NaN or ``n <= 3``.
+    """
+    if not np.isfinite(rho) or n <= 3:
+        return float("nan")
+    z = np.arctanh(np.clip(rho, -0.999999, 0.999999)) - norm.ppf(0.5 + level / 2) * np.sqrt(1.06 / (n - 3))
+    return float(np.tanh(z))
+
+
+def _seed_rows(table: pd.DataFrame, task: str) -> list[dict[str, object]]:
+    """``seed_agreement``: mean Spearman rho between seeds of the zero-shot pair scores (NaN with one seed)."""
+    seeds = sorted(table.loc[table["task"].astype(str) == task, "seed"].dropna().unique()) \
+        if "seed" in table.columns else []
+    if len(seeds) < 2:
+        return [{"quantity": "seed_agreement", "value": np.nan, "p": np.nan, "method": "none",
+                 "detail": "one seed: how much of this matrix is training noise is not measured", "n": 0}]
+    per = pd.concat([select_transfer(table[table["seed"] == s], task=task).set_index(["src", "tgt"])["score"]
+                     .rename(str(s)) for s in seeds], axis=1, join="inner").dropna()
+    rho = per.rank().corr()
+    upper = rho.values[np.triu_indices(len(seeds), 1)]
+    value = float(np.mean(upper))
+    low = agreement_lower_bound(value, len(per))
+    return [{"quantity": "seed_agreement", "value": value, "p": np.nan,
+             "method": "spearman between seeds, mean over pairs of seeds",
+             "detail": f"{len(seeds)} seeds; lowest pair {float(np.min(upper)):.3f}; 95% lower bound {low:.3f} "
+                       "(Fisher z, pairs taken as independent)", "n": len(per)}]
 
 
 def _set_rows(table: pd.DataFrame, features: pd.DataFrame, task: str, *, feature_names: Sequence[str] | None,
@@ -171,7 +268,12 @@ def compare_regimes(
         permutation p), ``alignment_best_layer`` (value = Mantel r at the layer
         with the largest ``|r|``, p = its BH q), ``alignment_layers_significant``
         (count), ``rank_agreement`` (Spearman rho of the zero-shot pair scores
-        with the first regime's; absent for the first).
+        with the first regime's; absent for the first), ``seed_agreement``
+        (mean Spearman rho of the zero-shot pair scores between the regime's
+        seeds: how reproducible its matrix is; NaN with one seed). A matrix
+        whose seeds disagree is mostly training noise, and the tests run on it
+        say little (a fine-tuned NLI grid rerun with another batch order
+        agreed at rho 0.14: docs/bench-transfer.md).
 
     Raises
     ------
@@ -212,6 +314,7 @@ def compare_regimes(
             out: list[dict[str, object]] = []
             try:
                 out += _levels(table, task)
+                out += _seed_rows(table, task)
                 sel = select_transfer(table, task=task)
                 zero[(regime, task)] = sel.set_index(["src", "tgt"])["score"]
             except SuiteError as exc:
@@ -245,7 +348,12 @@ def compare_regimes(
     return pd.DataFrame(rows, columns=REGIME_COLUMNS)
 
 
-def regime_verdicts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+#: Below this mean seed-to-seed Spearman rho a regime's matrix is called mostly noise by :func:`regime_verdicts`.
+MIN_SEED_AGREEMENT = 0.5
+
+
+def regime_verdicts(table: pd.DataFrame, *, alpha: float = 0.05,
+                    min_seed_agreement: float = MIN_SEED_AGREEMENT) -> pd.DataFrame:
     """Per task and question, the conclusion of every regime and whether they agree.
 
     Parameters
@@ -254,27 +362,55 @@ def regime_verdicts(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame
         Output of :func:`compare_regimes`.
     alpha : float, default=0.05
         A test's conclusion is "yes" when its p (the BH q for the alignment rows) is below ``alpha``.
+    min_seed_agreement : float, default=0.5
+        A regime's verdicts count as reliable only when the 95% lower bound
+        of its ``seed_agreement`` (Spearman rho between seeds,
+        :func:`agreement_lower_bound`) reaches this: below it, its matrix may
+        be mostly training noise.
 
     Returns
     -------
     DataFrame
-        ``task, question, <one column per regime: yes / no / n/a>, same`` (``same``:
-        every regime with a p reaches the same conclusion).
+        ``task, question, <one column per regime: yes / no / n/a>, same, reliable, caution``.
+        ``same``: every regime with a p reaches the same conclusion. ``reliable``:
+        every such regime's seeds were measured to agree (True), one of them
+        was measured not to (False), or some regime has one seed only (None).
+        ``caution`` says which regime and why.
     """
     if not 0 < alpha < 1:
         raise ConfigError(f"The 'alpha' parameter must be in (0, 1), got {alpha}.")
+    if not -1 <= min_seed_agreement <= 1:
+        raise ConfigError(f"The 'min_seed_agreement' parameter must be in [-1, 1], got {min_seed_agreement}.")
     regimes = list(dict.fromkeys(table["regime"].astype(str)))
     rows = []
     for task in dict.fromkeys(table["task"].astype(str)):
+        agree, lower = {}, {}
+        for r in regimes:
+            hit = table[(table["regime"] == r) & (table["task"] == task) & (table["quantity"] == "seed_agreement")]
+            agree[r] = float(hit["value"].iloc[0]) if len(hit) else np.nan
+            lower[r] = agreement_lower_bound(agree[r], int(hit["n"].iloc[0])) if len(hit) else np.nan
         for q, wording in REGIME_QUESTIONS.items():
             row: dict[str, object] = {"task": task, "question": wording}
             said = []
+            notes: list[str] = []
+            states: list[bool | None] = []
             for r in regimes:
                 hit = table[(table["regime"] == r) & (table["task"] == task) & (table["quantity"] == q)]
                 p = float(hit["p"].iloc[0]) if len(hit) else np.nan
                 row[r] = "n/a" if np.isnan(p) else ("yes" if p < alpha else "no")
                 if not np.isnan(p):
                     said.append(p < alpha)
+                    if np.isnan(agree[r]):
+                        states.append(None)
+                        notes.append(f"{r}: one seed (reproducibility not measured)")
+                    elif not lower[r] >= min_seed_agreement:
+                        states.append(False)
+                        notes.append(f"{r}: seeds agree at rho {agree[r]:.2f} (95% lower bound {lower[r]:.2f} < "
+                                     f"{min_seed_agreement:g}): the matrix may be mostly training noise")
+                    else:
+                        states.append(True)
             row["same"] = (len(set(said)) == 1) if len(said) >= 2 else None
+            row["reliable"] = (False if False in states else None if None in states else True) if states else None
+            row["caution"] = "; ".join(notes)
             rows.append(row)
     return pd.DataFrame(rows)

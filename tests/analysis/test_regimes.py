@@ -106,3 +106,78 @@ def test_a_table_without_regimes_is_a_data_error(sim):
         compare_regimes(transfer.drop(columns=["regime"]))
     with pytest.raises(ConfigError, match="'alpha'"):
         regime_verdicts(compare_regimes(transfer, permutations=9), alpha=1.5)
+
+
+def _seeded(transfer, regime, noise, seeds=(0, 1), seed=7):
+    """The regime's rows repeated per seed, with independent noise of sd ``noise`` added to every cell."""
+    rng = np.random.default_rng(seed)
+    base = transfer[transfer["regime"] == regime]
+    parts = [base.assign(seed=s, value=base["value"] + rng.normal(0, noise, len(base))) for s in seeds]
+    return pd.concat([transfer[transfer["regime"] != regime], *parts], ignore_index=True)
+
+
+def test_seed_agreement_measures_how_reproducible_a_regimes_matrix_is(sim):
+    transfer, features = _two_regimes(sim)
+    # head: tiny noise next to its spread (reproducible); finetune: noise ten times its spread (noise)
+    spread = transfer[(transfer["regime"] == "finetune") & (transfer["src"] != transfer["tgt"])]["value"].std()
+    t = _seeded(_seeded(transfer, "head", 1e-4), "finetune", 10 * spread, seeds=(0, 1, 2))
+    out = compare_regimes(t, features, permutations=49).set_index(["regime", "quantity"])
+    assert out.loc[("head", "seed_agreement"), "value"] > 0.99
+    assert out.loc[("head", "seed_agreement"), "n"] == 90
+    assert "2 seeds" in out.loc[("head", "seed_agreement"), "detail"]
+    assert abs(out.loc[("finetune", "seed_agreement"), "value"]) < 0.3
+    assert "3 seeds" in out.loc[("finetune", "seed_agreement"), "detail"]
+    v = regime_verdicts(out.reset_index())
+    assert v[v["head"] == "n/a"]["reliable"].isna().all()  # no alignment table: nothing was concluded
+    v = v[v["head"] != "n/a"]
+    assert len(v) == 2 and (v["reliable"] == False).all()  # noqa: E712 - a tri-state column (True / False / None)
+    assert v["caution"].str.contains("finetune: seeds agree at rho").all()
+    assert not v["caution"].str.contains("head:").any()
+    # a stricter threshold than any rho can reach flags the reproducible regime too
+    strict = regime_verdicts(out.reset_index(), min_seed_agreement=1.0)
+    assert strict[strict["head"] != "n/a"]["caution"].str.contains("head:").all()
+
+
+def test_one_seed_leaves_reproducibility_unmeasured(sim):
+    transfer, features = _two_regimes(sim)
+    out = compare_regimes(transfer, features, permutations=9)
+    sa = out[out["quantity"] == "seed_agreement"]
+    assert list(sa["regime"]) == ["head", "finetune"] and sa["value"].isna().all()
+    assert sa["detail"].str.contains("one seed").all()
+    v = regime_verdicts(out)
+    assert v["reliable"].isna().all()
+    assert v[v["head"] != "n/a"]["caution"].str.contains("one seed").all()
+    with pytest.raises(ConfigError, match="'min_seed_agreement'"):
+        regime_verdicts(out, min_seed_agreement=2)
+
+
+def test_regime_cells_picks_one_metric_and_layer_per_regime_and_task(sim):
+    from analysis.stats import regime_cells
+
+    transfer, _ = _two_regimes(sim)
+    extra = pd.concat([
+        transfer,
+        transfer.assign(metric="macro_f1"),                                   # a second metric
+        transfer[transfer["regime"] == "head"].assign(layer="4"),              # a lower layer of the head
+        transfer.assign(k=10),                                                 # few-shot rows
+        transfer.assign(model="other"),                                        # another model
+    ], ignore_index=True)
+    cells = regime_cells(extra, model="sim-model", primary_metrics=("accuracy",))
+    assert len(cells) == len(transfer)
+    assert set(cells["metric"]) == {"accuracy"} and set(cells["layer"]) == {"8"} and set(cells["k"]) == {0}
+    assert set(regime_cells(extra, model="sim-model", layer="4")["layer"]) == {"4", "8"}  # finetune has no layer 4
+    with pytest.raises(DataError, match="lacks column"):
+        regime_cells(transfer.drop(columns=["regime"]))
+    with pytest.raises(DataError, match="no k = 0 rows"):
+        regime_cells(transfer, model="absent")
+
+
+def test_the_agreement_bound_keeps_a_middling_rho_from_passing():
+    from analysis.stats._regimes import agreement_lower_bound
+
+    # 90 ordered pairs (10 languages): rho 0.54 (the fine-tuned NLI grid's two seeds) is not shown
+    # to exceed 0.5; NER's 0.93 is
+    assert agreement_lower_bound(0.537, 90) == pytest.approx(0.37, abs=0.01)
+    assert agreement_lower_bound(0.931, 90) == pytest.approx(0.90, abs=0.01)
+    assert agreement_lower_bound(0.5, 10_000) == pytest.approx(0.5, abs=0.02)
+    assert np.isnan(agreement_lower_bound(np.nan, 90)) and np.isnan(agreement_lower_bound(0.9, 3))
