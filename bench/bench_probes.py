@@ -79,13 +79,16 @@ def main() -> int:
     ap.add_argument("--baseline-layers", type=int, default=2,
                     help="scikit-learn runs on this many random layers of each language (0 = all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tol", type=float, default=None,
+                    help="the suite's solver tolerance (default: TrainConfig's); scikit-learn keeps its own")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
 
     store = ActivationStore(args.activations)
     langs = [x for x in args.langs.split(",") if x] or store.languages
+    solver = {} if args.tol is None else {"tol": args.tol}
     cfg = TrainConfig(activations=args.activations, tasks=args.tasks.split(","), layers=args.layers, langs=langs,
-                      figures=False)
+                      figures=False, **solver)
     cfg.validate()
     # 1. the whole grid in one call, as `python -m probes.train` runs it
     t0 = time.perf_counter()
@@ -106,7 +109,7 @@ def main() -> int:
     rows, per_lang = [], []
     for lang in langs:
         one = TrainConfig(activations=args.activations, tasks=cfg.tasks, layers=args.layers, langs=[lang],
-                          figures=False)
+                          figures=False, **solver)
         t1 = time.perf_counter()
         train_grid(one, progress=False)
         t_lang = time.perf_counter() - t1

