@@ -147,8 +147,10 @@ def agreement_lower_bound(rho: float, n: int, *, level: float = 0.95) -> float:
 
 def _seed_rows(table: pd.DataFrame, task: str) -> list[dict[str, object]]:
     """``seed_agreement``: mean Spearman rho between seeds of the zero-shot pair scores (NaN with one seed)."""
-    seeds = sorted(table.loc[table["task"].astype(str) == task, "seed"].dropna().unique()) \
-        if "seed" in table.columns else []
+    mine = table[table["task"].astype(str) == task]
+    if "k" in mine.columns:
+        mine = mine[pd.to_numeric(mine["k"], errors="coerce") == 0]
+    seeds = sorted(mine["seed"].dropna().unique()) if "seed" in mine.columns else []
     if len(seeds) < 2:
         return [{"quantity": "seed_agreement", "value": np.nan, "p": np.nan, "method": "none",
                  "detail": "one seed: how much of this matrix is training noise is not measured", "n": 0}]
@@ -314,11 +316,15 @@ def compare_regimes(
             out: list[dict[str, object]] = []
             try:
                 out += _levels(table, task)
-                out += _seed_rows(table, task)
                 sel = select_transfer(table, task=task)
                 zero[(regime, task)] = sel.set_index(["src", "tgt"])["score"]
             except SuiteError as exc:
                 out.append({"quantity": "in_language", "value": np.nan, "p": np.nan, "method": "none",
+                            "detail": str(exc).splitlines()[0], "n": 0})
+            try:
+                out += _seed_rows(table, task)
+            except SuiteError as exc:
+                out.append({"quantity": "seed_agreement", "value": np.nan, "p": np.nan, "method": "none",
                             "detail": str(exc).splitlines()[0], "n": 0})
             if features is not None:
                 try:
@@ -387,7 +393,7 @@ def regime_verdicts(table: pd.DataFrame, *, alpha: float = 0.05,
         agree, lower = {}, {}
         for r in regimes:
             hit = table[(table["regime"] == r) & (table["task"] == task) & (table["quantity"] == "seed_agreement")]
-            agree[r] = float(hit["value"].iloc[0]) if len(hit) else np.nan
+            agree[r] = float(hit["value"].iloc[0]) if len(hit) and hit["method"].iloc[0] != "none" else np.nan
             lower[r] = agreement_lower_bound(agree[r], int(hit["n"].iloc[0])) if len(hit) else np.nan
         for q, wording in REGIME_QUESTIONS.items():
             row: dict[str, object] = {"task": task, "question": wording}
@@ -402,7 +408,7 @@ def regime_verdicts(table: pd.DataFrame, *, alpha: float = 0.05,
                     said.append(p < alpha)
                     if np.isnan(agree[r]):
                         states.append(None)
-                        notes.append(f"{r}: one seed (reproducibility not measured)")
+                        notes.append(f"{r}: reproducibility not measured (one seed, or scores that do not vary)")
                     elif not lower[r] >= min_seed_agreement:
                         states.append(False)
                         notes.append(f"{r}: seeds agree at rho {agree[r]:.2f} (95% lower bound {lower[r]:.2f} < "

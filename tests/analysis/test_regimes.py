@@ -146,7 +146,7 @@ def test_one_seed_leaves_reproducibility_unmeasured(sim):
     assert sa["detail"].str.contains("one seed").all()
     v = regime_verdicts(out)
     assert v["reliable"].isna().all()
-    assert v[v["head"] != "n/a"]["caution"].str.contains("one seed").all()
+    assert v[v["head"] != "n/a"]["caution"].str.contains("not measured").all()
     with pytest.raises(ConfigError, match="'min_seed_agreement'"):
         regime_verdicts(out, min_seed_agreement=2)
 
@@ -170,6 +170,16 @@ def test_regime_cells_picks_one_metric_and_layer_per_regime_and_task(sim):
         regime_cells(transfer.drop(columns=["regime"]))
     with pytest.raises(DataError, match="no k = 0 rows"):
         regime_cells(transfer, model="absent")
+
+
+def test_seeds_of_few_shot_rows_alone_do_not_count(sim):
+    transfer, features = _two_regimes(sim)
+    # seed 1 exists only at k = 10 (a few-shot cell): k = 0 still has one seed
+    few = transfer[transfer["regime"] == "finetune"].assign(k=10, seed=1)
+    out = compare_regimes(pd.concat([transfer, few], ignore_index=True), features, permutations=9)
+    sa = out[(out["quantity"] == "seed_agreement") & (out["regime"] == "finetune")].iloc[0]
+    assert np.isnan(sa["value"]) and "one seed" in sa["detail"]
+    assert (out["quantity"] == "in_language").sum() == 2  # one per regime, no error row beside it
 
 
 def test_the_agreement_bound_keeps_a_middling_rho_from_passing():
